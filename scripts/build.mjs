@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Builds evmesh: the TypeScript (tsc → dist/) and the native addon (node-gyp → native/build/).
+// Runs from `npm ci` (prepare), `npm test` and `npm run bench`. The addon is built against the
+// running node's own headers and never downloads anything; if it fails to build, evmesh still
+// runs on its TypeScript fallbacks (src/native.ts) and this script says so.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const tsOnly = process.argv.includes('--ts-only');
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  return r.status === 0;
+}
+
+if (!run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'])) {
+  console.error('evmesh build: TypeScript compilation failed');
+  process.exit(1);
+}
+
+const addon = join(root, 'native/build/Release/evmesh_native.node');
+if (!tsOnly || !existsSync(addon)) {
+  const nodedir = process.env.npm_config_nodedir || dirname(dirname(process.execPath));
+  const gyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
+  const ok = existsSync(join(root, 'native/binding.gyp')) &&
+    run(process.execPath, [gyp, 'rebuild', '--nodedir', nodedir, '--directory', 'native', '--jobs', '2'], {
+      env: { ...process.env, npm_config_nodedir: nodedir },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  if (!ok) console.error('evmesh build: native addon not built; the TypeScript fallbacks will be used');
+}

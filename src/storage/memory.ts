@@ -1,0 +1,129 @@
+// In-memory Storage: for tests and ephemeral brokers. Same semantics as the log (conformance
+// suite), nothing survives close().
+import { EvmeshError } from '../errors.js';
+import type { AppendResult, PartitionBounds, ReadOptions, Storage, StoredRecord, TopicMeta } from './types.js';
+import { TOPIC_NAME } from './types.js';
+
+interface MemPartition {
+  start: number;
+  records: StoredRecord[];
+}
+
+export interface MemoryStorageOptions {
+  /** Keep at most this many records per partition (oldest dropped first). Default unlimited. */
+  readonly retentionRecords?: number;
+}
+
+export class MemoryStorage implements Storage {
+  readonly kind = 'memory';
+  private readonly topics = new Map<string, { meta: TopicMeta; parts: MemPartition[] }>();
+  private readonly offsets = new Map<string, number>();
+  private closed = false;
+
+  constructor(private readonly options: MemoryStorageOptions = {}) {}
+
+  async open(): Promise<void> {}
+
+  async createTopic(name: string, partitions: number): Promise<TopicMeta> {
+    this.check();
+    if (!TOPIC_NAME.test(name)) throw new EvmeshError('EVM_BAD_TOPIC', `invalid topic name ${JSON.stringify(name)}`);
+    if (!Number.isInteger(partitions) || partitions < 1) throw new EvmeshError('EVM_BAD_REQUEST', `partitions must be an integer >= 1, got ${partitions}`);
+    const existing = this.topics.get(name);
+    if (existing) {
+      if (existing.meta.partitions !== partitions) {
+        throw new EvmeshError('EVM_TOPIC_EXISTS', `topic ${name} exists with ${existing.meta.partitions} partitions, not ${partitions}`);
+      }
+      return existing.meta;
+    }
+    const meta: TopicMeta = { name, partitions, createdAt: Date.now() };
+    this.topics.set(name, { meta, parts: Array.from({ length: partitions }, () => ({ start: 0, records: [] })) });
+    return meta;
+  }
+
+  async listTopics(): Promise<TopicMeta[]> {
+    this.check();
+    return [...this.topics.values()].map((t) => t.meta);
+  }
+
+  async deleteTopic(name: string): Promise<boolean> {
+    this.check();
+    const existed = this.topics.delete(name);
+    for (const key of [...this.offsets.keys()]) if (key.split('\0')[1] === name) this.offsets.delete(key);
+    return existed;
+  }
+
+  async append(topic: string, partition: number, values: readonly Uint8Array[], timestamp = Date.now()): Promise<AppendResult> {
+    const p = this.part(topic, partition);
+    const baseOffset = p.start + p.records.length;
+    // Copy: the caller may reuse its buffers (a receive buffer slice) after the promise resolves.
+    for (let i = 0; i < values.length; i++) p.records.push({ offset: baseOffset + i, timestamp, value: Uint8Array.prototype.slice.call(values[i]) });
+    const keep = this.options.retentionRecords;
+    if (keep !== undefined && p.records.length > keep) {
+      const drop = p.records.length - keep;
+      p.records.splice(0, drop);
+      p.start += drop;
+    }
+    return { baseOffset, count: values.length };
+  }
+
+  async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<StoredRecord[]> {
+    const p = this.part(topic, partition);
+    if (offset < p.start) throw new EvmeshError('EVM_BAD_OFFSET', `offset ${offset} is below the first retained offset ${p.start} of ${topic}/${partition}`);
+    const maxRecords = options.maxRecords ?? 1000;
+    const maxBytes = options.maxBytes ?? Infinity;
+    const out: StoredRecord[] = [];
+    let bytes = 0;
+    for (let i = offset - p.start; i < p.records.length && out.length < maxRecords; i++) {
+      const r = p.records[i]!;
+      if (out.length > 0 && bytes + r.value.length > maxBytes) break;
+      bytes += r.value.length;
+      out.push(r);
+    }
+    return out;
+  }
+
+  async bounds(topic: string, partition: number): Promise<PartitionBounds> {
+    const p = this.part(topic, partition);
+    return { start: p.start, end: p.start + p.records.length };
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, ts: number): Promise<number> {
+    const p = this.part(topic, partition);
+    // Timestamps are non-decreasing within a partition (append time), so binary search.
+    let lo = 0, hi = p.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (p.records[mid]!.timestamp < ts) lo = mid + 1; else hi = mid;
+    }
+    return p.start + lo;
+  }
+
+  async commitOffset(group: string, topic: string, partition: number, offset: number): Promise<void> {
+    this.part(topic, partition);
+    this.offsets.set(`${group}\0${topic}\0${partition}`, offset);
+  }
+
+  async fetchOffset(group: string, topic: string, partition: number): Promise<number | undefined> {
+    this.part(topic, partition);
+    return this.offsets.get(`${group}\0${topic}\0${partition}`);
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private check(): void {
+    if (this.closed) throw new EvmeshError('EVM_UNAVAILABLE', 'storage is closed');
+  }
+
+  private part(topic: string, partition: number): MemPartition {
+    this.check();
+    const t = this.topics.get(topic);
+    if (!t) throw new EvmeshError('EVM_UNKNOWN_TOPIC', `unknown topic ${topic}`);
+    const p = t.parts[partition];
+    if (!p) throw new EvmeshError('EVM_BAD_REQUEST', `topic ${topic} has no partition ${partition}`);
+    return p;
+  }
+}
