@@ -1,0 +1,87 @@
+// Admin HTTP API on the admin port (default 10106, spec H*: upstream's admin port). Issue 3
+// ships the operational basics (health for the Docker HEALTHCHECK and load balancers, broker
+// status); issue 5 extends it with client/topic/subscription management.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { EvmeshError, toEvmeshError } from '../errors.js';
+
+export interface AdminHandlers {
+  /** true while the broker accepts work; false while starting or draining. */
+  healthy(): boolean;
+  status(): Promise<unknown>;
+  topics(): Promise<unknown>;
+  createTopic(name: string, partitions: number | undefined): Promise<unknown>;
+}
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+export async function startAdminServer(host: string, port: number, h: AdminHandlers): Promise<AdminServer> {
+  const server: Server = createServer((req, res) => {
+    route(req, res, h).catch((err) => sendError(res, toEvmeshError(err)));
+  });
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10000;
+  server.requestTimeout = 15000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => { server.off('error', reject); resolve(); });
+  });
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : port,
+    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  if (req.method === 'GET' && path === '/health') {
+    const up = h.healthy();
+    return send(res, up ? 200 : 503, { status: up ? 'UP' : 'DOWN' });
+  }
+  if (req.method === 'GET' && path === '/status') return send(res, 200, await h.status());
+  if (req.method === 'GET' && path === '/topics') return send(res, 200, await h.topics());
+  if (req.method === 'POST' && path === '/topics') {
+    const body = await readJson(req);
+    const name = (body as { name?: unknown }).name;
+    const partitions = (body as { partitions?: unknown }).partitions;
+    if (typeof name !== 'string') throw new EvmeshError('EVM_BAD_REQUEST', 'body must be {"name": string, "partitions"?: integer}');
+    if (partitions !== undefined && !Number.isInteger(partitions)) throw new EvmeshError('EVM_BAD_REQUEST', 'partitions must be an integer');
+    return send(res, 201, await h.createTopic(name, partitions as number | undefined));
+  }
+  throw new EvmeshError('EVM_UNSUPPORTED', `no admin endpoint ${req.method} ${path}`, { status: 404 });
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) { reject(new EvmeshError('EVM_TOO_LARGE', `admin request body over ${MAX_BODY} bytes`)); req.destroy(); return; }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')); }
+      catch { reject(new EvmeshError('EVM_BAD_REQUEST', 'malformed JSON body')); }
+    });
+    req.on('error', reject);
+  });
+}
+
+function sendError(res: ServerResponse, err: EvmeshError): void {
+  const status = typeof err.props?.status === 'number' ? err.props.status : err.spec.http;
+  send(res, status, { code: err.code, message: err.message });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}

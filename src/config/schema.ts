@@ -1,0 +1,195 @@
+// The configuration schema: one row per key (dotted path → type, default, allowed values,
+// flag, description). Everything else is derived from this table: the EvmeshConfig type,
+// validation and coercion (load.ts), EVMESH_* environment names, the `evmesh start` flags and
+// the docs check (test/docs.test.ts against docs/configuration.md). Add a key here only.
+import { availableParallelism } from 'node:os';
+
+export type Kind = 'string' | 'integer' | 'boolean' | 'enum' | 'size' | 'duration' | 'template';
+
+export interface KeySpec<V> {
+  readonly kind: Kind;
+  /** The default value, or a function computing it at load time (then `defaultDoc` says how). */
+  readonly default: V | (() => V);
+  readonly defaultDoc?: string;
+  /** enum: the allowed values. */
+  readonly values?: readonly string[];
+  /** integer/size/duration: inclusive bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  /** size: the value must be a power of two. */
+  readonly powerOfTwo?: boolean;
+  /** size/duration: -1 is also accepted and means "unlimited". */
+  readonly unlimited?: boolean;
+  /** template: the placeholders it may use; it must use at least one. */
+  readonly placeholders?: readonly string[];
+  /** The `evmesh start` flag that sets this key, if any. */
+  readonly flag?: string;
+  /** Name of the flag's value in --help (enums show their values). */
+  readonly metavar?: string;
+  readonly description: string;
+  /** Phantom: carries the value type for the derived EvmeshConfig type. */
+  readonly __value?: V;
+}
+
+type Opts = Omit<KeySpec<never>, 'kind' | 'default' | '__value' | 'values'>;
+
+const str = (def: string, o: Opts): KeySpec<string> => ({ kind: 'string', default: def, ...o });
+const int = (def: number | (() => number), o: Opts): KeySpec<number> => ({ kind: 'integer', default: def, ...o });
+const bool = (def: boolean, o: Opts): KeySpec<boolean> => ({ kind: 'boolean', default: def, ...o });
+const size = (def: number, o: Opts): KeySpec<number> => ({ kind: 'size', default: def, ...o });
+const duration = (def: number, o: Opts): KeySpec<number> => ({ kind: 'duration', default: def, ...o });
+const template = (def: string, o: Opts): KeySpec<string> => ({ kind: 'template', default: def, ...o });
+const oneOf = <const T extends readonly string[]>(values: T, def: T[number], o: Opts): KeySpec<T[number]> =>
+  ({ kind: 'enum', default: def, values, ...o });
+
+const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+const HOUR = 3_600_000, DAY = 24 * HOUR;
+const port = (def: number, listener: string, flag: string): KeySpec<number> =>
+  int(def, { min: 0, max: 65535, flag, metavar: 'port', description: `${listener} listen port (0 = pick a free port).` });
+
+export const SCHEMA = {
+  host: str('0.0.0.0', { flag: '--host', metavar: 'addr', description: 'Address every listener binds to.' }),
+  dataDir: str('./data', { flag: '--data-dir', metavar: 'dir', description: 'Directory of the embedded log (relative paths are relative to the working directory).' }),
+  storage: oneOf(['log', 'memory'], 'log', { flag: '--storage', description: 'Storage backend: the embedded durable log, or memory (ephemeral, for tests).' }),
+  shards: int(() => availableParallelism(), {
+    min: 1, max: 1024, flag: '--shards', metavar: 'n', defaultDoc: 'number of CPUs',
+    description: 'Number of shard worker threads (default: os.availableParallelism()).',
+  }),
+  logLevel: oneOf(['debug', 'info', 'warn', 'error'], 'info', { flag: '--log-level', description: 'Least severe log level written to stderr.' }),
+
+  'ports.tcp': port(10000, 'EventMesh TCP', '--tcp-port'),
+  'ports.http': port(10105, 'EventMesh HTTP', '--http-port'),
+  'ports.grpc': port(10205, 'EventMesh gRPC', '--grpc-port'),
+  'ports.admin': port(10106, 'Admin REST API', '--admin-port'),
+  'ports.metrics': port(19090, 'Prometheus metrics', '--metrics-port'),
+
+  'topics.defaultPartitions': int(8, { min: 1, max: 65535, description: 'Partition count of a topic created without an explicit count.' }),
+  'topics.autoCreate': bool(true, { description: 'Create a topic on its first publish or subscribe; when false those fail with EVM_UNKNOWN_TOPIC.' }),
+
+  'log.fsync': oneOf(['always', 'interval', 'never'], 'interval', {
+    flag: '--fsync',
+    description: 'When the embedded log fsyncs: before every ack (always), once per log.fsyncIntervalMs group-commit window (interval), or never (the OS decides).',
+  }),
+  'log.fsyncIntervalMs': duration(5, { min: 1, max: 60_000, description: 'Group-commit window for fsync "interval".' }),
+  'log.segmentBytes': size(128 * MiB, { min: 4 * KiB, max: GiB, description: 'A partition\'s log rolls to a new segment file at this size.' }),
+  'log.indexIntervalBytes': size(4 * KiB, { min: 1, max: GiB, description: 'Bytes of record batches between two entries of the sparse offset index.' }),
+  'log.retentionBytes': size(-1, { min: 0, unlimited: true, description: 'Per partition: the oldest segments are deleted while the log is larger than this.' }),
+  'log.retentionMs': duration(7 * DAY, { min: 0, unlimited: true, description: 'Segments whose newest record is older than this are deleted.' }),
+
+  'delivery.ackTimeoutMs': duration(30_000, { min: 1, max: DAY, description: 'An unacknowledged delivery is redelivered after this long.' }),
+  'delivery.maxAttempts': int(16, { min: 1, max: 10_000, description: 'Deliveries of one event (first + retries) before it goes to the dead-letter topic.' }),
+  'delivery.maxInflight': int(1000, { min: 1, max: 1_000_000, description: 'Unacknowledged deliveries per subscriber (per partition owner) before delivery pauses.' }),
+  'delivery.deadLetterTopic': template('{topic}.{group}.DLQ', {
+    placeholders: ['topic', 'group'],
+    description: 'Name of the dead-letter topic of a topic and consumer group.',
+  }),
+  'delivery.requestTimeoutMs': duration(10_000, { min: 1, max: DAY, description: 'A request-reply call fails with EVM_TIMEOUT when no reply arrives in this time.' }),
+
+  'limits.maxEventBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest encoded event accepted; larger ones fail with EVM_TOO_LARGE.' }),
+  'limits.maxBatchEvents': int(10_000, { min: 1, max: 1_000_000, description: 'Most events in one batch publish.' }),
+
+  'shard.ringBytes': size(MiB, { min: 4 * KiB, max: GiB, powerOfTwo: true, description: 'Capacity of each cross-shard SharedArrayBuffer ring.' }),
+  'shard.maxRestarts': int(5, { min: 0, max: 1000, description: 'Restarts of a crashed shard allowed per minute before the broker gives up and exits (0 = never restart).' }),
+
+  'shutdown.timeoutMs': duration(10_000, { min: 1, max: HOUR, description: 'On SIGTERM/SIGINT, how long draining may take before the process exits with code 1.' }),
+} as const satisfies Record<string, KeySpec<unknown>>;
+
+export type ConfigKey = keyof typeof SCHEMA;
+export const CONFIG_KEYS = Object.keys(SCHEMA) as ConfigKey[];
+
+/** The value type of one key. */
+export type ConfigValue<K extends ConfigKey> = (typeof SCHEMA)[K] extends KeySpec<infer V> ? V : never;
+
+// The nested config type derived from the dotted paths: 'ports.tcp' → { ports: { tcp: number } }.
+type Head<K extends string> = K extends `${infer H}.${string}` ? H : K;
+type Nest<T extends Record<string, unknown>> = {
+  [H in Head<keyof T & string>]: H extends keyof T
+    ? T[H]
+    : Nest<{ [K in keyof T & string as K extends `${H}.${infer R}` ? R : never]: T[K] }>;
+};
+type Flat = { [K in ConfigKey]: ConfigValue<K> };
+
+/** The one typed configuration object of a broker. */
+export type EvmeshConfig = Nest<Flat>;
+
+export function spec(key: ConfigKey): KeySpec<unknown> {
+  return SCHEMA[key];
+}
+
+export function isConfigKey(key: string): key is ConfigKey {
+  return Object.prototype.hasOwnProperty.call(SCHEMA, key);
+}
+
+/** `log.fsyncIntervalMs` → `EVMESH_LOG_FSYNC_INTERVAL_MS`. */
+export function envName(key: ConfigKey): string {
+  return 'EVMESH_' + key.split('.').map((seg) => seg.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** The environment variable naming a config file (between defaults and EVMESH_* keys). */
+export const CONFIG_FILE_ENV = 'EVMESH_CONFIG';
+
+export function defaultValue(key: ConfigKey): unknown {
+  const d = SCHEMA[key].default as unknown;
+  return typeof d === 'function' ? (d as () => unknown)() : d;
+}
+
+/** 4194304 → "4MiB"; a byte count that is not a whole number of KiB/MiB/GiB stays a number. */
+export function formatSize(n: number): string {
+  for (const [unit, f] of [['GiB', GiB], ['MiB', MiB], ['KiB', KiB]] as const) {
+    if (n !== 0 && n % f === 0) return `${n / f}${unit}`;
+  }
+  return String(n);
+}
+
+/** 604800000 → "7d", 30000 → "30s"; only whole units. */
+function formatDuration(ms: number): string {
+  for (const [unit, f] of [['d', DAY], ['h', HOUR], ['min', 60_000], ['s', 1000]] as const) {
+    if (ms % f === 0) return `${ms / f}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+function formatBound(s: KeySpec<unknown>, n: number): string {
+  return s.kind === 'size' ? formatSize(n) : String(n);
+}
+
+function range(s: KeySpec<unknown>): string {
+  const { min, max } = s;
+  if (min !== undefined && max !== undefined) return ` from ${formatBound(s, min)} to ${formatBound(s, max)}`;
+  if (min !== undefined) return ` of at least ${formatBound(s, min)}`;
+  if (max !== undefined) return ` of at most ${formatBound(s, max)}`;
+  return '';
+}
+
+/** What a key accepts, phrased to follow "is not": used by error messages and the docs. */
+export function describeAllowed(key: ConfigKey): string {
+  const s = spec(key);
+  const unlimited = s.unlimited ? '-1 (unlimited) or ' : '';
+  switch (s.kind) {
+    case 'string': return 'a non-empty string';
+    case 'boolean': return 'true or false';
+    case 'enum': return `one of ${s.values!.join(', ')}`;
+    case 'integer': return `an integer${range(s)}`;
+    case 'duration': return `${unlimited}a duration in ms${range(s)}`;
+    case 'size':
+      return `${unlimited}a ${s.powerOfTwo ? 'power-of-two ' : ''}size${range(s)} (bytes, or a string like 64KiB)`;
+    case 'template':
+      return `a topic name of [A-Za-z0-9._-] using ${s.placeholders!.map((p) => `{${p}}`).join(' and/or ')}`;
+  }
+}
+
+/** The default as the docs show it. */
+export function formatDefault(key: ConfigKey): string {
+  const s = spec(key);
+  if (s.defaultDoc !== undefined) return s.defaultDoc;
+  const d = defaultValue(key);
+  if (s.unlimited && d === -1) return '-1 (unlimited)';
+  if (s.kind === 'size' && typeof d === 'number' && d >= KiB) return `${d} (${formatSize(d)})`;
+  if (s.kind === 'duration' && typeof d === 'number' && d >= 1000) return `${d} (${formatDuration(d)})`;
+  return typeof d === 'string' ? d : String(d);
+}
+
+/** The type as the docs show it. */
+export function typeName(key: ConfigKey): string {
+  return spec(key).kind;
+}
