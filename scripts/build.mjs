@@ -26,7 +26,7 @@ if (!tsOnly || !existsSync(addon)) {
   const nodedir = process.env.npm_config_nodedir || dirname(dirname(process.execPath));
   const gyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
   const ok = existsSync(join(root, 'native/binding.gyp')) &&
-    run(process.execPath, [gyp, 'rebuild', '--nodedir', nodedir, '--directory', 'native', '--jobs', '2'], {
+    run(process.execPath, [gyp, 'rebuild', '--nodedir', nodedir, '--directory', 'native', '--jobs', '2', '--loglevel', 'warn'], {
       env: { ...process.env, npm_config_nodedir: nodedir },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
