@@ -1,0 +1,59 @@
+// The shard worker's entry module: one storage instance (the partitions this shard owns), one
+// Core, and the configured plugins (protocol adapters, load generators), run under the
+// supervisor's lifecycle (worker-host.ts).
+import { Core } from '../core/core.js';
+import type { EvmeshConfig } from '../config/schema.js';
+import { coreSettings, storageFor } from '../broker-options.js';
+import type { PluginInstance, PluginSpec, ShardPlugin } from './plugin.js';
+import { runShard, type ShardApp } from './worker-host.js';
+
+export interface ShardData {
+  readonly config: EvmeshConfig;
+  readonly plugins: readonly PluginSpec[];
+}
+
+export interface ShardReady {
+  readonly ports: Record<string, number>;
+  readonly info: unknown[];
+}
+
+let core: Core | undefined;
+const plugins: PluginInstance[] = [];
+let storageClose: (() => Promise<void>) | undefined;
+
+const app: ShardApp = {
+  async start(ctx) {
+    const { config, plugins: specs } = ctx.workerData as ShardData;
+    const storage = storageFor(config);
+    await storage.open();
+    storageClose = () => storage.close();
+    core = new Core({ ...coreSettings(config), mesh: ctx.mesh, storage });
+    await core.start();
+    const ports: Record<string, number> = {};
+    const info: unknown[] = [];
+    for (const spec of specs) {
+      const mod = (await import(spec.url)) as { default: ShardPlugin };
+      const inst = await mod.default.start({ nodeId: ctx.nodeId, shards: ctx.shards, config, client: core.client(), options: spec.options });
+      plugins.push(inst);
+      Object.assign(ports, inst.ports);
+      info.push(inst.info);
+    }
+    return { ports, info } satisfies ShardReady;
+  },
+  async drain() {
+    // Protocols first (no new work in), then core (in-flight appends and acks finish, offsets
+    // are committed, storage is flushed).
+    await Promise.all(plugins.map((p) => p.drain?.()));
+    await core?.drain();
+  },
+  async close() {
+    await Promise.all(plugins.map((p) => p.close?.()));
+    await core?.close();
+    await storageClose?.();
+  },
+  onPeerReset(nodeId) {
+    core?.peerReset(nodeId);
+  },
+};
+
+runShard(app);
