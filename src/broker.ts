@@ -1,5 +1,19 @@
-// startBroker: the one entry the CLI (and tests, and embedders) use to run evmesh.
-// Placeholder signature; the sharded runtime is wired in by src/shard + src/core.
+// startBroker: the one entry the CLI, tests and embedders use to run evmesh (DESIGN §1).
+// The main thread is the supervisor: it owns the topic registry (its core is node `shards`,
+// the controller, owning no partitions), spawns the shard workers, serves the admin API and
+// handles shutdown. Shards own partitions and run the protocol plugins.
+import { startAdminServer, type AdminServer } from './admin/server.js';
+import { parseFrom, pull } from './admin/pull.js';
+import { coreSettings, storageFor } from './broker-options.js';
+import type { EvmeshConfig } from './config/schema.js';
+import { Core } from './core/core.js';
+import type { Client } from './core/types.js';
+import { EvmeshError, type WireError } from './errors.js';
+import { fromStructuredJson } from './protocol/cloudevents-json.js';
+import type { PluginSpec } from './shard/plugin.js';
+import type { ShardData, ShardReady } from './shard/entry.js';
+import { Supervisor } from './shard/supervisor.js';
+
 export interface BrokerPorts {
   tcp?: number;
   http?: number;
@@ -11,6 +25,106 @@ export interface BrokerPorts {
 export interface RunningBroker {
   /** The ports actually bound (port 0 in config → the picked port). Only listeners that exist. */
   readonly ports: BrokerPorts;
-  /** Stop accepting, drain in-flight work, flush + fsync storage, stop shards. */
+  readonly config: EvmeshConfig;
+  /** In-process client on the main thread (publishes and subscriptions cross to the shards). */
+  client(): Client;
+  /** What each shard's plugins reported when ready, by shard id. */
+  shardInfo(): unknown[][];
+  /** Stop accepting, drain in-flight work, flush + fsync storage, stop shards. Idempotent. */
   stop(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  /** Extra shard plugins (module URLs) started in every shard after the built-in ones. */
+  readonly plugins?: readonly PluginSpec[];
+  /** A shard crashed more often than shard.maxRestarts allows. Default: log and exit(1). */
+  readonly onFatal?: (err: WireError) => void;
+  readonly log?: (line: string) => void;
+}
+
+// Under tsx (tests) this module is .ts and so is the worker entry; compiled, both are .js.
+const ENTRY = new URL(`./shard/entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+export async function startBroker(config: EvmeshConfig, options: BrokerOptions = {}): Promise<RunningBroker> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`evmesh: ${line}\n`));
+  const storage = storageFor(config);
+  await storage.open();
+  const supervisor = new Supervisor({ restart: { maxRestarts: config.shard.maxRestarts }, log });
+  let core: Core | undefined;
+  let admin: AdminServer | undefined;
+  let accepting = false;
+  supervisor.on('fatal', (err: WireError) => {
+    log(`fatal: ${err.code} ${err.message}`);
+    (options.onFatal ?? (() => process.exit(1)))(err);
+  });
+  supervisor.on('peerReset', (nodeId: number) => core?.peerReset(nodeId));
+
+  let ready: unknown[];
+  try {
+    const workerData: ShardData = { config, plugins: options.plugins ?? [] };
+    ready = await supervisor.start({
+      shards: config.shards,
+      workerUrl: ENTRY,
+      workerData,
+      ringBytes: config.shard.ringBytes,
+      // The controller core must answer the shards' topic requests while they start.
+      onMesh: (mesh) => {
+        core = new Core({ ...coreSettings(config), mesh, storage });
+        return core.start();
+      },
+    });
+  } catch (err) {
+    await storage.close().catch(() => {});
+    throw err;
+  }
+  const mainCore = core!;
+  const client = mainCore.client();
+  const ports: Record<string, number> = { ...((ready[0] as ShardReady | undefined)?.ports ?? {}) };
+
+  try {
+    admin = await startAdminServer(config.host, config.ports.admin, {
+      healthy: () => accepting,
+      status: async () => ({
+        status: accepting ? 'UP' : 'DRAINING',
+        shards: config.shards,
+        storage: config.storage,
+        ports,
+        topics: (await mainCore.listTopics()).length,
+        stats: mainCore.stats(),
+      }),
+      topics: () => mainCore.listTopics(),
+      createTopic: (name, partitions) => client.createTopic(name, partitions),
+      publish: (topic, body) => client.publish(topic, fromStructuredJson(body)),
+      pull: (topic, group, max, waitMs, from) => pull(client, topic, group, max, waitMs, parseFrom(from)),
+    });
+    ports.admin = admin.port;
+  } catch (err) {
+    await supervisor.stop({ timeoutMs: config.shutdown.timeoutMs }).catch(() => {});
+    await storage.close().catch(() => {});
+    throw err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('E')
+      ? new EvmeshError('EVM_UNAVAILABLE', `admin port ${config.host}:${config.ports.admin}: ${err.message}`)
+      : err;
+  }
+  accepting = true;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ports,
+    config,
+    client: () => client,
+    shardInfo: () => supervisor.readyInfo().map((r) => (r as ShardReady | undefined)?.info ?? []),
+    stop() {
+      stopping ??= (async () => {
+        accepting = false;
+        // Main-thread publishes finish first (the shards still run), then the shards drain
+        // their plugins and cores and fsync, then the controller's own storage closes.
+        await mainCore.drain();
+        await supervisor.stop({ timeoutMs: config.shutdown.timeoutMs });
+        await mainCore.close();
+        await storage.close();
+        await admin?.close();
+      })();
+      return stopping;
+    },
+  };
 }

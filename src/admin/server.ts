@@ -10,6 +10,11 @@ export interface AdminHandlers {
   status(): Promise<unknown>;
   topics(): Promise<unknown>;
   createTopic(name: string, partitions: number | undefined): Promise<unknown>;
+  /** Publishes one structured-mode CloudEvent (JSON) to a topic; resolves with its position. */
+  publish(topic: string, event: unknown): Promise<unknown>;
+  /** Pull: up to `max` events for the group, waiting up to waitMs for the first; the events are
+   *  acked once the response has been handed to the kernel. */
+  pull(topic: string, group: string, max: number, waitMs: number, from: string | undefined): Promise<{ events: unknown[]; ack(): void; release(): void }>;
 }
 
 export interface AdminServer {
@@ -54,7 +59,32 @@ async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers
     if (partitions !== undefined && !Number.isInteger(partitions)) throw new EvmeshError('EVM_BAD_REQUEST', 'partitions must be an integer');
     return send(res, 201, await h.createTopic(name, partitions as number | undefined));
   }
+  const events = /^\/topics\/([^/]+)\/events$/.exec(path);
+  if (events) {
+    const topic = decodeURIComponent(events[1]!);
+    if (req.method === 'POST') return send(res, 201, await h.publish(topic, await readJson(req)));
+    if (req.method === 'GET') {
+      const group = url.searchParams.get('group');
+      if (!group) throw new EvmeshError('EVM_BAD_REQUEST', 'query parameter group is required');
+      const max = intParam(url, 'max', 100, 1, 10_000);
+      const waitMs = intParam(url, 'waitMs', 0, 0, 30_000);
+      const batch = await h.pull(topic, group, max, waitMs, url.searchParams.get('from') ?? undefined);
+      // Ack only once the response left the process; a failed response releases the events
+      // for redelivery.
+      res.once('finish', () => batch.ack());
+      res.once('close', () => { if (!res.writableFinished) batch.release(); });
+      return send(res, 200, { events: batch.events });
+    }
+  }
   throw new EvmeshError('EVM_UNSUPPORTED', `no admin endpoint ${req.method} ${path}`, { status: 404 });
+}
+
+function intParam(url: URL, name: string, dflt: number, min: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new EvmeshError('EVM_BAD_REQUEST', `query parameter ${name}: ${JSON.stringify(raw)} is not an integer in ${min}..${max}`);
+  return n;
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {

@@ -14,7 +14,9 @@ import { EvmeshError } from '../errors.js';
 import { loadConfig, type ConfigOverrides } from '../config/load.js';
 import { CONFIG_KEYS, envName, formatDefault, spec, type ConfigKey, type EvmeshConfig } from '../config/schema.js';
 
-export type StartBroker = (config: EvmeshConfig) => Promise<RunningBroker>;
+/** What the CLI needs of a running broker. */
+export type CliBroker = Pick<RunningBroker, 'ports' | 'stop'>;
+export type StartBroker = (config: EvmeshConfig) => Promise<CliBroker>;
 export type CliSignal = 'SIGTERM' | 'SIGINT';
 
 export interface CliDeps {
@@ -109,11 +111,11 @@ async function runStart(config: EvmeshConfig, deps: CliDeps): Promise<number> {
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => { resolveExit = resolve; });
   const finish = (code: number) => { done = true; resolveExit(code); };
-  let broker: RunningBroker | undefined;
+  let broker: CliBroker | undefined;
   let signalled: CliSignal | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  const stop = (b: RunningBroker, sig: CliSignal) => {
+  const stop = (b: CliBroker, sig: CliSignal) => {
     say('info', `${sig} received; stopping (timeout ${timeoutMs} ms)`);
     timer = setTimeout(() => {
       say('error', `shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs); exiting`);

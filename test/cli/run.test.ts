@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { BrokerPorts, RunningBroker } from '../../src/broker.js';
+import type { BrokerPorts } from '../../src/broker.js';
+import type { CliBroker } from '../../src/cli/run.js';
 import { runCli, type CliDeps } from '../../src/cli/run.js';
 import type { EvmeshConfig } from '../../src/config/schema.js';
 import { EvmeshError } from '../../src/errors.js';
@@ -28,7 +29,7 @@ interface Harness {
 function harness(opts: {
   ports?: BrokerPorts;
   env?: Record<string, string>;
-  start?: (config: EvmeshConfig) => Promise<RunningBroker>;
+  start?: (config: EvmeshConfig) => Promise<CliBroker>;
   stop?: () => Promise<void>;
 } = {}): Harness {
   const stdout = new Sink(), stderr = new Sink(), signals = new EventEmitter();
@@ -38,7 +39,7 @@ function harness(opts: {
     started: new Promise((r) => { markStarted = r; }),
     deps: {},
   };
-  const broker: RunningBroker = {
+  const broker: CliBroker = {
     ports: opts.ports ?? { tcp: 10000, http: 10105 },
     stop: () => { h.stops++; return opts.stop ? opts.stop() : Promise.resolve(); },
   };

@@ -1,0 +1,155 @@
+// One partition on its owner shard: the append queue (one storage append in flight per
+// partition; batches queued meanwhile are merged into the next append), the high watermark,
+// a small tail cache of just-appended records so live cursors do not re-read storage, and the
+// consumer-group states (group.ts) reading it.
+import { EvmeshError, toEvmeshError } from '../errors.js';
+import type { Storage } from '../storage/types.js';
+import type { GroupPartition } from './group.js';
+
+export interface Rec { readonly offset: number; readonly value: Uint8Array }
+
+interface AppendJob {
+  readonly values: readonly Uint8Array[];
+  resolve(baseOffset: number): void;
+  reject(err: unknown): void;
+}
+
+/** Storage calls for partitions of a topic whose metadata another node's Storage created: a
+ *  Storage that does not know the topic yet (EVM_UNKNOWN_TOPIC, e.g. a node-local MemoryStorage)
+ *  gets createTopic with the controller's partition count, then the call is retried once. */
+export async function withTopic<T>(storage: Storage, topic: string, partitions: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof EvmeshError) || err.code !== 'EVM_UNKNOWN_TOPIC') throw err;
+    await storage.createTopic(topic, partitions);
+    return fn();
+  }
+}
+
+export class OwnedPartition {
+  /** First retained offset and high watermark, as last learned from storage or appends. */
+  start = 0;
+  end = 0;
+  readonly ready: Promise<void>;
+  readonly groups = new Map<string, GroupPartition>();
+  private appending = false;
+  private queue: AppendJob[] = [];
+  private tail: Uint8Array[] = [];
+  private tailBase = 0;
+  private idleWaiters: (() => void)[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly partitions: number,
+    private readonly storage: Storage,
+    private readonly tailCap: number,
+    private readonly now: () => number,
+    private readonly onAppended: (part: OwnedPartition) => void,
+  ) {
+    this.ready = this.refreshBounds().then(() => { this.tailBase = this.end; });
+    this.ready.catch(() => {});
+  }
+
+  io<T>(fn: () => Promise<T>): Promise<T> {
+    return withTopic(this.storage, this.topic, this.partitions, fn);
+  }
+
+  async refreshBounds(): Promise<void> {
+    const b = await this.io(() => this.storage.bounds(this.topic, this.partition));
+    this.start = b.start;
+    if (b.end > this.end) this.end = b.end;
+  }
+
+  /** Runs `fn` after every earlier `serial` call on this partition finished (joins/leaves). */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Appends `values` (one batch); resolves with the batch's base offset. */
+  append(values: readonly Uint8Array[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ values, resolve, reject });
+      this.pump();
+    });
+  }
+
+  get busy(): boolean { return this.appending || this.queue.length > 0; }
+
+  /** Resolves when no append is queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private pump(): void {
+    if (this.appending) return;
+    if (this.queue.length === 0) {
+      const w = this.idleWaiters; this.idleWaiters = [];
+      for (const r of w) r();
+      return;
+    }
+    this.appending = true;
+    const jobs = this.queue;
+    this.queue = [];
+    const values = jobs.length === 1 ? jobs[0]!.values : jobs.flatMap((j) => j.values);
+    this.io(() => this.storage.append(this.topic, this.partition, values, this.now())).then(
+      (res) => {
+        this.addToTail(res.baseOffset, values);
+        if (res.baseOffset + res.count > this.end) this.end = res.baseOffset + res.count;
+        let base = res.baseOffset;
+        for (const j of jobs) { j.resolve(base); base += j.values.length; }
+        this.onAppended(this);
+      },
+      (err) => {
+        const e = toEvmeshError(err);
+        const wrapped = e.code === 'EVM_INTERNAL' ? new EvmeshError('EVM_STORAGE', `append to ${this.topic}/${this.partition} failed: ${e.message}`) : e;
+        for (const j of jobs) j.reject(wrapped);
+      },
+    ).finally(() => {
+      this.appending = false;
+      this.pump();
+    });
+  }
+
+  private addToTail(base: number, values: readonly Uint8Array[]): void {
+    if (this.tailCap <= 0) return;
+    if (base !== this.tailBase + this.tail.length) { this.tail = []; this.tailBase = base; }
+    for (let i = 0; i < values.length; i++) this.tail.push(values[i]!);
+    if (this.tail.length > 2 * this.tailCap) {
+      const drop = this.tail.length - this.tailCap;
+      this.tail = this.tail.slice(drop);
+      this.tailBase += drop;
+    }
+  }
+
+  /** Up to `max` records from `offset` if the tail cache holds `offset`, else undefined. */
+  fromTail(offset: number, max: number): Rec[] | undefined {
+    const i = offset - this.tailBase;
+    if (i < 0 || i >= this.tail.length) return undefined;
+    const n = Math.min(max, this.tail.length - i);
+    const out: Rec[] = new Array(n);
+    for (let k = 0; k < n; k++) out[k] = { offset: offset + k, value: this.tail[i + k]! };
+    return out;
+  }
+
+  read(offset: number, max: number): Promise<Rec[]> {
+    return this.io(() => this.storage.read(this.topic, this.partition, offset, { maxRecords: max }));
+  }
+
+  offsetForTimestamp(ts: number): Promise<number> {
+    return this.io(() => this.storage.offsetForTimestamp(this.topic, this.partition, ts));
+  }
+
+  fetchCommitted(group: string): Promise<number | undefined> {
+    return this.io(() => this.storage.fetchOffset(group, this.topic, this.partition));
+  }
+
+  commit(group: string, offset: number): Promise<void> {
+    return this.io(() => this.storage.commitOffset(group, this.topic, this.partition, offset));
+  }
+}

@@ -1,0 +1,78 @@
+// Partition choice and partition ownership.
+//
+// Keys hash exactly like Kafka's default partitioner (org.apache.kafka.common.utils.Utils.murmur2
+// and toPositive): partition = (murmur2(utf8(key)) & 0x7fffffff) % partitions, so a key lands on
+// the same partition number here as in a Kafka topic with the same partition count.
+// key = the `partitionkey` extension (stringified), else `subject`, else round robin per
+// (node, topic). The owner shard of (topic, partition) = (positive murmur2(topic) + partition) % shards.
+import { Buffer } from 'node:buffer';
+import type { MeshEvent } from './types.js';
+
+const M = 0x5bd1e995;
+let scratch = Buffer.allocUnsafe(1024);
+
+/** Kafka's murmur2 (32-bit, seed 0x9747b28c) of `data`, as a signed 32-bit integer. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length;
+  let h = (0x9747b28c ^ length) | 0;
+  const length4 = length >> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i << 2;
+    let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M);
+    h ^= k;
+  }
+  const tail = length & ~3;
+  // Kafka's switch falls through 3 → 2 → 1.
+  const rem = length & 3;
+  if (rem === 3) h ^= data[tail + 2]! << 16;
+  if (rem >= 2) h ^= data[tail + 1]! << 8;
+  if (rem >= 1) { h ^= data[tail]!; h = Math.imul(h, M); }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** murmur2 of the UTF-8 bytes of `s`, made positive like Kafka's Utils.toPositive. */
+export function positiveHash(s: string): number {
+  const max = s.length * 3;
+  if (max > scratch.length) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  const n = scratch.write(s, 0, 'utf8');
+  return murmur2(scratch.subarray(0, n)) & 0x7fffffff;
+}
+
+/** Kafka default partitioner for a keyed record. */
+export function partitionForKey(key: string, partitions: number): number {
+  return positiveHash(key) % partitions;
+}
+
+/** The routing key of an event: `partitionkey` (stringified), else `subject`, else undefined. */
+export function partitionKeyOf(ev: MeshEvent): string | undefined {
+  const a = ev.attributes;
+  const pk = a.partitionkey;
+  if (pk !== undefined) return String(pk);
+  const subject = a.subject;
+  return typeof subject === 'string' ? subject : undefined;
+}
+
+/** The shard that owns (topic, partition). `topicHash` = positiveHash(topic), cached by callers. */
+export function ownerOf(topic: string, partition: number, shards: number, topicHash = positiveHash(topic)): number {
+  return (topicHash + partition) % shards;
+}
+
+/** Chooses partitions for one node: keyed events by hash, unkeyed ones round robin per topic. */
+export class Partitioner {
+  private readonly roundRobin = new Map<string, number>();
+
+  partitionOf(topic: string, partitions: number, ev: MeshEvent): number {
+    const key = partitionKeyOf(ev);
+    if (key !== undefined) return partitionForKey(key, partitions);
+    const next = this.roundRobin.get(topic) ?? 0;
+    this.roundRobin.set(topic, (next + 1) % 1073741824);
+    return next % partitions;
+  }
+}
