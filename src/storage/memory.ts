@@ -54,6 +54,12 @@ export class MemoryStorage implements Storage {
 
   async append(topic: string, partition: number, values: readonly Uint8Array[], timestamp = Date.now()): Promise<AppendResult> {
     const p = this.part(topic, partition);
+    if (!Array.isArray(values) || !values.every((v) => v instanceof Uint8Array)) {
+      throw new EvmeshError('EVM_BAD_REQUEST', 'values must be an array of Uint8Array');
+    }
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+      throw new EvmeshError('EVM_BAD_REQUEST', `timestamp must be an integer >= 0 (ms since epoch), got ${timestamp}`);
+    }
     const baseOffset = p.start + p.records.length;
     // Copy: the caller may reuse its buffers (a receive buffer slice) after the promise resolves.
     for (let i = 0; i < values.length; i++) p.records.push({ offset: baseOffset + i, timestamp, value: Uint8Array.prototype.slice.call(values[i]) });
@@ -68,9 +74,11 @@ export class MemoryStorage implements Storage {
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<StoredRecord[]> {
     const p = this.part(topic, partition);
+    if (!Number.isSafeInteger(offset)) throw new EvmeshError('EVM_BAD_OFFSET', `offset must be an integer, got ${offset}`);
     if (offset < p.start) throw new EvmeshError('EVM_BAD_OFFSET', `offset ${offset} is below the first retained offset ${p.start} of ${topic}/${partition}`);
-    const maxRecords = options.maxRecords ?? 1000;
-    const maxBytes = options.maxBytes ?? Infinity;
+    const { maxRecords = 1000, maxBytes = Infinity } = options;
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new EvmeshError('EVM_BAD_REQUEST', `maxRecords must be an integer >= 1, got ${maxRecords}`);
+    if (!(maxBytes > 0)) throw new EvmeshError('EVM_BAD_REQUEST', `maxBytes must be > 0, got ${maxBytes}`);
     const out: StoredRecord[] = [];
     let bytes = 0;
     for (let i = offset - p.start; i < p.records.length && out.length < maxRecords; i++) {
@@ -100,6 +108,8 @@ export class MemoryStorage implements Storage {
 
   async commitOffset(group: string, topic: string, partition: number, offset: number): Promise<void> {
     this.part(topic, partition);
+    if (typeof group !== 'string' || group === '') throw new EvmeshError('EVM_BAD_REQUEST', 'consumer group must be a non-empty string');
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new EvmeshError('EVM_BAD_REQUEST', `offset must be an integer >= 0, got ${offset}`);
     this.offsets.set(`${group}\0${topic}\0${partition}`, offset);
   }
 

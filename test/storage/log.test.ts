@@ -1,0 +1,20 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { LogStorage } from '../../src/storage/log/log-storage.js';
+import type { LogStorageOptions } from '../../src/storage/log/options.js';
+import type { FsyncPolicy } from '../../src/storage/types.js';
+import { runStorageConformance } from './conformance.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+for (const fsync of ['always', 'interval', 'never'] as FsyncPolicy[]) {
+  const options = (dataDir: string): LogStorageOptions => ({ dataDir, fsync, fsyncIntervalMs: 1 });
+  runStorageConformance(`log (fsync ${fsync})`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), `evmesh-log-${fsync}-`));
+    dirs.push(dir);
+    return new LogStorage(options(dir));
+  }, { reopen: async (old) => new LogStorage(options((old as LogStorage).options.dataDir)) });
+}

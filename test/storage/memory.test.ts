@@ -1,0 +1,4 @@
+import { MemoryStorage } from '../../src/storage/memory.js';
+import { runStorageConformance } from './conformance.js';
+
+runStorageConformance('memory', async () => new MemoryStorage());
