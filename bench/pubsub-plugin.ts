@@ -27,6 +27,7 @@ export interface PubSubShardResult {
   published: number;
   delivered: number;
   publishErrors: number;
+  firstError?: string;
   firstPublishAt: number;
   lastDeliveryAt: number;
   histogram: string;
@@ -43,17 +44,18 @@ const plugin: ShardPlugin = {
       const now = nowMs();
       res.delivered++;
       res.lastDeliveryAt = now;
-      const ts = d.event.attributes.benchts;
-      if (typeof ts === 'number') hist.recordValue(Math.max(1, Math.round((now - ts) * 1000)));
+      const ts = Number(d.event.attributes.benchts);
+      if (ts > 0) hist.recordValue(Math.max(1, Math.round((now - ts) * 1000)));
       d.ack();
     });
     const data = new Uint8Array(o.eventBytes).fill(0x61);
     let seq = 0;
     const makeBatch = (): MeshEvent[] => {
-      const ts = nowMs();
+      // CloudEvents Integer is 32-bit: the send time travels as a string extension.
+      const tsText = nowMs().toFixed(3);
       const events: MeshEvent[] = new Array(o.batch);
       for (let i = 0; i < o.batch; i++) {
-        events[i] = { attributes: { specversion: '1.0', id: `${ctx.nodeId}-${seq++}`, source: '/bench', type: 'bench.event', benchts: ts }, data };
+        events[i] = { attributes: { specversion: '1.0', id: `${ctx.nodeId}-${seq++}`, source: '/bench', type: 'bench.event', benchts: tsText }, data };
       }
       return events;
     };
@@ -73,8 +75,9 @@ const plugin: ShardPlugin = {
           try {
             const r = await client.publishBatch(o.topic, makeBatch());
             res.published += r.length;
-          } catch {
+          } catch (err) {
             res.publishErrors++;
+            res.firstError ??= err instanceof Error ? `${(err as { code?: string }).code ?? ''} ${err.message}` : String(err);
           }
         }
       };

@@ -19,6 +19,7 @@ export interface PubSubRun {
   published: number;
   delivered: number;
   errors: number;
+  firstError: string | undefined;
   latency: ReturnType<typeof summarize>;
 }
 
@@ -55,6 +56,7 @@ export async function runPubSub(opts: { shards: number; durationMs: number; rate
     return {
       eventsPerSec, mbPerSec: (eventsPerSec * 1024) / 1e6, published, delivered,
       errors: shardResults.reduce((a, r) => a + r.publishErrors, 0),
+      firstError: shardResults.find((r) => r.firstError)?.firstError,
       latency: summarize(mergeHistograms(shardResults.map((r) => r.histogram))),
     };
   } finally {

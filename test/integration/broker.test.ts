@@ -34,7 +34,7 @@ describe('broker: 2 shards, embedded log', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evmesh-broker-'));
     const config = loadConfig({ flags: { shards: 2, dataDir: dir, 'ports.admin': 0, 'delivery.ackTimeoutMs': 300, 'delivery.maxAttempts': 2, 'topics.defaultPartitions': 4 } });
-    broker = await startBroker(config, { plugins: [{ url: crashPlugin }], log: (l) => logs.push(l) });
+    broker = await startBroker(config, { plugins: [{ url: crashPlugin, options: { markerDir: dir } }], log: (l) => logs.push(l) });
   });
   after(async () => {
     await broker.stop();

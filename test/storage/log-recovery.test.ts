@@ -113,6 +113,22 @@ describe('log recovery', () => {
     assert.deepEqual(await readFile(path), Buffer.concat([encodeCommit('g', 5), encodeCommit('h', 100)]));
   });
 
+  it('offsets.log: an empty file left by a crash right after its creation is reused', async () => {
+    const dataDir = await tempDir('offsets-empty');
+    const s = await openLog({ dataDir, fsync: 'always' });
+    await s.createTopic('t', 1);
+    await s.append('t', 0, [Buffer.from('x')]);
+    await s.close();
+    await writeFile(join(partitionDir(dataDir, 't', 0), 'offsets.log'), '');
+    const s2 = await openLog({ dataDir, fsync: 'always' });
+    assert.equal(await s2.fetchOffset('g', 't', 0), undefined);
+    await s2.commitOffset('g', 't', 0, 1);
+    await s2.close();
+    const s3 = await openLog({ dataDir });
+    assert.equal(await s3.fetchOffset('g', 't', 0), 1);
+    await s3.close();
+  });
+
   it('offsets.log compacts itself when it grows', async () => {
     const dataDir = await tempDir('offsets-compact');
     const s = await openLog({ dataDir, fsync: 'never' });

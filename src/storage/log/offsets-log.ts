@@ -76,7 +76,8 @@ export class OffsetsLog {
     const { offsets, validBytes } = decodeCommits(buf);
     const log = new OffsetsLog(path, -1, 0, offsets, fsync, intervalMs);
     if (buf.length === 0) {
-      log.fd = await openFd(path, 'wx+');
+      // Missing, or empty because a process died right after creating it: (re)create.
+      log.fd = await openFd(path, 'w+');
       await fsyncDir(dirname(path));
     } else if (validBytes < buf.length || buf.length > COMPACT_MIN_BYTES) {
       await log.compact(); // drops a torn tail and superseded commits
