@@ -20,14 +20,18 @@ export async function pull(client: Client, topic: string, group: string, max: nu
   let done!: () => void;
   const finished = new Promise<void>((resolve) => { done = resolve; });
   let linger: NodeJS.Timeout | undefined;
+  let closed = false;
   const sub = await client.subscribe({ topic, group, maxInflight: max, ...(from === undefined ? {} : { from }) }, (d) => {
-    if (got.length >= max) return; // over credit: left unacked, redelivered to the group
+    // Over `max` or after the answer was composed: left unacked, so closing the subscription
+    // hands it to the group's next member.
+    if (closed || got.length >= max) return;
     got.push(d);
     if (got.length >= max) done();
     else if (linger === undefined) linger = setTimeout(done, LINGER_MS);
   });
   const timer = setTimeout(done, waitMs);
   await finished;
+  closed = true;
   clearTimeout(timer);
   clearTimeout(linger);
   const events = got.map((d) => ({ partition: d.partition, offset: d.offset, attempt: d.attempt, event: toStructuredJson(d.event) }));

@@ -33,6 +33,7 @@ export class OwnedPartition {
   end = 0;
   readonly ready: Promise<void>;
   readonly groups = new Map<string, GroupPartition>();
+  private readonly issuedCommits = new Map<string, number>();
   private appending = false;
   private queue: AppendJob[] = [];
   private tail: Uint8Array[] = [];
@@ -145,11 +146,17 @@ export class OwnedPartition {
     return this.io(() => this.storage.offsetForTimestamp(this.topic, this.partition, ts));
   }
 
+  /** The group's committed offset: the latest commit this owner issued (even while its write is
+   *  still in flight — a group that lost its last member and gets a new one must resume there),
+   *  else what storage has. */
   fetchCommitted(group: string): Promise<number | undefined> {
+    const issued = this.issuedCommits.get(group);
+    if (issued !== undefined) return Promise.resolve(issued);
     return this.io(() => this.storage.fetchOffset(group, this.topic, this.partition));
   }
 
   commit(group: string, offset: number): Promise<void> {
+    this.issuedCommits.set(group, offset);
     return this.io(() => this.storage.commitOffset(group, this.topic, this.partition, offset));
   }
 }

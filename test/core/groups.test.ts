@@ -247,3 +247,26 @@ test('acks given in the same turn as close() reach the owner before the LEAVE (n
     assert.equal(second.length, 0, 'acked events are not delivered to the next member');
   } finally { await c.close(); }
 });
+
+test('a group that loses its last member resumes after its acked prefix even while the commit is still being written', async () => {
+  const c = await Cluster.start({ shards: 1, defaultPartitions: 1 });
+  try {
+    // Make the owner's storage commits slow, as a real fsync can be.
+    const storage = c.storages[0]!;
+    const commit = storage.commitOffset.bind(storage);
+    storage.commitOffset = async (...args) => { await new Promise((r) => setTimeout(r, 50)); return commit(...args); };
+    await c.client(1).createTopic('t', 1);
+    const first: Delivery[] = [];
+    const sub = await c.client(1).subscribe({ topic: 't', group: 'g', from: 'earliest' }, (d) => first.push(d));
+    await c.client(1).publishBatch('t', Array.from({ length: 6 }, (_, i) => ev(`e${i}`)));
+    await until(() => first.length === 6, 3000, '6 deliveries');
+    for (const d of first.slice(0, 4)) d.ack();
+    const closing = sub.close(); // the next member joins before the LEAVE's commit is written
+    const second: Delivery[] = [];
+    await c.client(1).subscribe({ topic: 't', group: 'g' }, (d) => { second.push(d); d.ack(); });
+    await until(() => second.length >= 2, 3000, 'the 2 unacked events');
+    await closing;
+    await settle();
+    assert.deepEqual(second.map((d) => d.offset), [4, 5]);
+  } finally { await c.close(); }
+});

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeEvent } from '../../src/core/codec.js';
 import { LogStorage } from '../../src/storage/log/log-storage.js';
-import { startBrokerProcess } from '../helpers/broker-process.js';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { cloudEvent, httpJson } from '../helpers/http.js';
 
 interface Acked { partition: number; offset: number }
@@ -19,10 +19,12 @@ describe('crash: kill -9 under load with fsync=always', () => {
     const dir = mkdtempSync(join(tmpdir(), 'evmesh-crash-'));
     const acked = new Map<string, Acked>();
     let seq = 0;
+    let alive: BrokerProcess | undefined;
     try {
       for (let round = 0; round < 3; round++) {
         const broker = await startBrokerProcess(['--shards', '2', '--data-dir', dir, '--fsync', 'always', '--admin-port', '0'], { EVMESH_TOPICS_DEFAULT_PARTITIONS: '4' });
         const port = broker.ports.admin!;
+        alive = broker;
         let killed = false;
         const publisher = async () => {
           while (!killed) {
@@ -71,6 +73,7 @@ describe('crash: kill -9 under load with fsync=always', () => {
       await log.close();
       for (const [id, pos] of acked) assert.deepEqual(seen.get(id), pos, `acknowledged event ${id} at ${JSON.stringify(pos)}`);
     } finally {
+      alive?.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

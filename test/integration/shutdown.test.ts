@@ -6,15 +6,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBrokerProcess } from '../helpers/broker-process.js';
+import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
 import { cloudEvent, httpJson } from '../helpers/http.js';
 
 describe('graceful shutdown (SIGTERM / SIGINT)', () => {
   it('drains, persists acknowledged events and group offsets, exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evmesh-stop-'));
+    const started: BrokerProcess[] = [];
     try {
       const args = ['--shards', '2', '--data-dir', dir, '--fsync', 'never', '--admin-port', '0'];
       const b1 = await startBrokerProcess(args);
+      started.push(b1);
       const port = b1.ports.admin!;
       for (let i = 0; i < 30; i++) assert.equal((await httpJson(port, 'POST', '/topics/stop/events', cloudEvent(`s${i}`))).status, 201);
       const firstPull = await httpJson(port, 'GET', '/topics/stop/events?group=g&from=earliest&max=10&waitMs=3000');
@@ -26,6 +28,7 @@ describe('graceful shutdown (SIGTERM / SIGINT)', () => {
       assert.ok(Date.now() - t0 < 10_000, 'stopped within shutdown.timeoutMs');
 
       const b2 = await startBrokerProcess(args);
+      started.push(b2);
       const ids: string[] = [];
       for (let i = 0; i < 20 && ids.length < 20; i++) {
         const rest = await httpJson(b2.ports.admin!, 'GET', '/topics/stop/events?group=g&max=100&waitMs=1000');
@@ -37,6 +40,7 @@ describe('graceful shutdown (SIGTERM / SIGINT)', () => {
       b2.child.kill('SIGINT');
       assert.equal(await b2.exited, 0);
     } finally {
+      for (const b of started) b.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
