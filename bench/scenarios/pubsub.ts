@@ -33,7 +33,7 @@ export async function runPubSub(opts: { shards: number; durationMs: number; rate
   });
   const resultFile = join(dir, 'result');
   const options: PubSubOptions = {
-    topic: 'bench', partitions: 4 * opts.shards, eventBytes: 1024, batch: 64, window: 16,
+    topic: 'bench', partitions: 4 * opts.shards, eventBytes: 1024, batch: 64, window: Number(process.env.BENCH_WINDOW ?? 16),
     startAt: Date.now() + 1000, durationMs: opts.durationMs, ratePerShard: opts.ratePerShard ?? 0, resultFile,
   };
   const broker = await startBroker(config, { plugins: [{ url: pluginUrl, options }] });

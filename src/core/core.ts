@@ -174,9 +174,9 @@ export class Core {
     if (this.closed) return;
     let m: Message;
     try {
-      // The transport may reuse its buffer after this call; events are retained (tail cache,
-      // handlers), so the message is copied once here.
-      m = decodeMessage(Uint8Array.prototype.slice.call(bytes));
+      // The Mesh hands over ownership of the bytes (types.ts), so events decoded from them may
+      // be retained (tail cache, handlers) without a copy.
+      m = decodeMessage(bytes);
     } catch (err) {
       this.badMessages++;
       this.onError(err, `undecodable message from node ${from}`);

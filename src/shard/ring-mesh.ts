@@ -7,6 +7,10 @@
 // peer's doorbell. When a ring is full the rest stays queued in order, the ring's
 // producer-waiting flag is set, and the consumer rings our doorbell after its next drain.
 //
+// Size: a message larger than the ring's record limit travels as fragments (records flagged MORE,
+// ring.ts), staged in order like any other record and joined again by the receiver, so the Mesh
+// carries messages of any size (a 4 MiB event, a large delivery batch).
+//
 // Waking: a node arms itself with Atomics.waitAsync(doorbell, seen) after setting its sleeping
 // flag; a producer that publishes (or a consumer that freed space for a waiting producer) does
 // compareExchange(sleeping, 1 → 0) and, only when that succeeds, bumps the doorbell and notifies.
@@ -59,6 +63,10 @@ class Peer {
   blocked = false;
   sent = 0;
   received = 0;
+  /** Backlog entries that are non-final fragments (staged with the MORE flag). */
+  readonly fragments = new WeakSet<Uint8Array>();
+  /** Fragments received so far of a message that is not complete yet. */
+  partial: Uint8Array[] | undefined;
   constructor(readonly id: number, rings: PeerRings) {
     this.out = new Ring(rings.out);
     this.in = new Ring(rings.in);
@@ -71,7 +79,7 @@ class Peer {
 export class RingMesh implements Mesh {
   readonly nodeId: number;
   readonly nodes: readonly number[];
-  /** Largest message `send` accepts (larger ones throw EVM_TOO_LARGE; core chunks). */
+  /** Largest message that travels as one ring record; larger ones are sent as fragments. */
   readonly maxMessageBytes: number;
   private readonly signals: Int32Array;
   private readonly peers: (Peer | undefined)[] = [];
@@ -114,18 +122,28 @@ export class RingMesh implements Mesh {
     } else {
       const p = this.peers[to];
       if (p === undefined) throw new EvmeshError('EVM_INTERNAL', `no mesh node ${to}`, { to, nodes: this.nodes.length });
-      if (message.length > this.maxMessageBytes) {
-        throw new EvmeshError('EVM_TOO_LARGE', `mesh message of ${message.length} bytes exceeds ${this.maxMessageBytes}`, { size: message.length, limit: this.maxMessageBytes });
-      }
       p.sent++;
-      if (p.queued === 0 && p.out.stage(message)) {
-        p.dirty = true;
-      } else {
-        p.backlog.push(message);
-        p.backlogBytes += message.length;
+      if (message.length <= this.maxMessageBytes) this.enqueue(p, message, false);
+      else {
+        const max = this.maxMessageBytes;
+        for (let off = 0; off < message.length; off += max) {
+          const end = Math.min(off + max, message.length);
+          this.enqueue(p, message.subarray(off, end), end < message.length);
+        }
       }
     }
     this.scheduleFlush();
+  }
+
+  /** Stages one record now if nothing is queued before it, else appends it to the backlog. */
+  private enqueue(p: Peer, record: Uint8Array, more: boolean): void {
+    if (p.queued === 0 && p.out.stage(record, more)) {
+      p.dirty = true;
+      return;
+    }
+    if (more) p.fragments.add(record);
+    p.backlog.push(record);
+    p.backlogBytes += record.length;
   }
 
   onMessage(handler: (from: number, message: Uint8Array) => void): void {
@@ -198,7 +216,7 @@ export class RingMesh implements Mesh {
     for (;;) {
       const q = p.backlog;
       let i = p.backlogHead;
-      while (i < q.length && p.out.stage(q[i]!)) {
+      while (i < q.length && p.out.stage(q[i]!, p.fragments.has(q[i]!))) {
         p.backlogBytes -= q[i]!.length;
         i++;
       }
@@ -224,7 +242,8 @@ export class RingMesh implements Mesh {
       }
       p.out.markProducerWaiting();
       p.blocked = true;
-      if (!p.out.stage(p.backlog[p.backlogHead]!)) return;
+      const next = p.backlog[p.backlogHead]!;
+      if (!p.out.stage(next, p.fragments.has(next))) return;
       p.backlogBytes -= p.backlog[p.backlogHead]!.length;
       p.backlogHead++;
       p.dirty = true;
@@ -322,9 +341,28 @@ export class RingMesh implements Mesh {
       if (!p.in.hasData()) continue;
       const from = p.id;
       // Wake a producer waiting for space as soon as the space is free, before delivering.
-      p.received += p.in.drainCopy((m) => h(from, m), () => {
+      // drainCopy's views are private copies, so fragments can be kept until the last arrives.
+      p.in.drainCopy((m, more) => {
+        if (more) { (p.partial ??= []).push(m); return; }
+        if (p.partial !== undefined) {
+          p.partial.push(m);
+          m = join(p.partial);
+          p.partial = undefined;
+        }
+        p.received++;
+        h(from, m);
+      }, () => {
         if (p.in.takeProducerWaiting()) this.wakeNode(from);
       });
     }
   }
+}
+
+function join(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const part of parts) { out.set(part, off); off += part.length; }
+  return out;
 }

@@ -11,7 +11,9 @@
 //   CAPACITY         data area size, for attaching to an existing buffer
 // Positions are free-running 32-bit counters (wrapping at 2^32); index = position & (capacity-1).
 //
-// A record is a 4-byte native-endian length followed by the payload, padded to 4 bytes. A record
+// A record is a 4-byte native-endian length word followed by the payload, padded to 4 bytes. Bit
+// 30 of the length word (MORE) marks a fragment of a longer message that continues in the next
+// record (ring-mesh.ts splits messages above maxMessageBytes and joins them again). A record
 // never wraps: when it does not fit before the end of the data area, the producer writes a SKIP
 // length there and starts the record at offset 0, so every message is one contiguous slice.
 //
@@ -34,6 +36,12 @@ const RING_CAPACITY = 48;
 
 const HEADER = 4;
 const SKIP = -1;
+/** Length-word flag: this record is a fragment and the message continues in the next record. */
+const MORE = 0x40000000;
+const LEN_MASK = MORE - 1;
+
+/** Receives one record: a view of its payload, and whether it is a non-final fragment. */
+export type RecordFn = (bytes: Uint8Array, more: boolean) => void;
 
 function recordBytes(len: number): number {
   return HEADER + ((len + 3) & ~3);
@@ -84,7 +92,7 @@ export class Ring {
 
   /** Copies `msg` into the ring without publishing it (see `publish`). Returns false, writing
    *  nothing, when there is no room. Throws EVM_TOO_LARGE above `maxMessageBytes`. */
-  stage(msg: Uint8Array): boolean {
+  stage(msg: Uint8Array, more = false): boolean {
     const len = msg.length;
     if (len > this.maxMessageBytes) {
       throw new EvmeshError('EVM_TOO_LARGE', `message of ${len} bytes exceeds the ring limit of ${this.maxMessageBytes}`, { size: len, limit: this.maxMessageBytes });
@@ -103,7 +111,7 @@ export class Ring {
       tail = (tail + toEnd) | 0;
       idx = 0;
     }
-    this.words[idx >> 2] = len;
+    this.words[idx >> 2] = more ? len | MORE : len;
     this.bytes.set(msg, idx + HEADER);
     this.stagedTail = (tail + rec) | 0;
     return true;
@@ -166,21 +174,22 @@ export class Ring {
    *  into shared memory and are valid only during the call: the space is released when drain
    *  returns (or throws — messages up to and including the one whose callback threw count as
    *  consumed). Copy anything you keep, or use `drainCopy`. */
-  drain(fn: (bytes: Uint8Array) => void): number {
+  drain(fn: RecordFn): number {
     let head = Atomics.load(this.ctl, RING_HEAD);
     const tail = Atomics.load(this.ctl, RING_TAIL);
     let n = 0;
     try {
       while (head !== tail) {
         const idx = head & this.mask;
-        const len = this.words[idx >> 2]!;
-        if (len === SKIP) {
+        const word = this.words[idx >> 2]!;
+        if (word === SKIP) {
           head = (head + this.capacity - idx) | 0;
           continue;
         }
+        const len = word & LEN_MASK;
         head = (head + recordBytes(len)) | 0;
         n++;
-        fn(this.bytes.subarray(idx + HEADER, idx + HEADER + len));
+        fn(this.bytes.subarray(idx + HEADER, idx + HEADER + len), word !== len);
       }
     } finally {
       Atomics.store(this.ctl, RING_HEAD, head);
@@ -193,7 +202,7 @@ export class Ring {
    *  messages are views of that private copy, safe to keep. `released` runs once the space is
    *  free, before the first `fn` (the mesh wakes a waiting producer there, so it refills the
    *  ring while we process). If `fn` throws, the rest of the copied messages are lost. */
-  drainCopy(fn: (bytes: Uint8Array) => void, released?: () => void): number {
+  drainCopy(fn: RecordFn, released?: () => void): number {
     const head = Atomics.load(this.ctl, RING_HEAD);
     const tail = Atomics.load(this.ctl, RING_TAIL);
     if (head === tail) return 0;
@@ -217,12 +226,12 @@ export class Ring {
     let n = 0;
     while (head !== tail) {
       const idx = head & this.mask;
-      const len = this.words[idx >> 2]!;
-      if (len === SKIP) {
+      const word = this.words[idx >> 2]!;
+      if (word === SKIP) {
         head = (head + this.capacity - idx) | 0;
         continue;
       }
-      head = (head + recordBytes(len)) | 0;
+      head = (head + recordBytes(word & LEN_MASK)) | 0;
       n++;
     }
     return n;
@@ -230,15 +239,16 @@ export class Ring {
 }
 
 /** Hands out the records of a private copy of one contiguous segment (ends at its end or at SKIP). */
-function parseRecords(chunk: Uint8Array, fn: (bytes: Uint8Array) => void): number {
+function parseRecords(chunk: Uint8Array, fn: RecordFn): number {
   const words = new Int32Array(chunk.buffer, chunk.byteOffset, chunk.length >> 2);
   let off = 0;
   let n = 0;
   while (off < chunk.length) {
-    const len = words[off >> 2]!;
-    if (len === SKIP) break;
+    const word = words[off >> 2]!;
+    if (word === SKIP) break;
+    const len = word & LEN_MASK;
     n++;
-    fn(chunk.subarray(off + HEADER, off + HEADER + len));
+    fn(chunk.subarray(off + HEADER, off + HEADER + len), word !== len);
     off += recordBytes(len);
   }
   return n;

@@ -134,6 +134,19 @@ describe('broker: 2 shards, embedded log', () => {
     assert.equal((await httpJson(port, 'GET', '/nowhere')).status, 404);
   });
 
+  it('carries events larger than a ring record (3 MiB) across shards, and refuses one over limits.maxEventBytes', async () => {
+    const client = broker.client();
+    await client.createTopic('big', 2);
+    const data = Uint8Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff);
+    const got: Delivery[] = [];
+    const sub = await client.subscribe({ topic: 'big', group: 'g', from: 'earliest' }, (d) => { got.push(d); d.ack(); });
+    await client.publishBatch('big', [{ ...ev('b1'), data }, { ...ev('b2', { partitionkey: 'other' }), data }]);
+    await until(() => got.length >= 2, 'both big events');
+    for (const d of got) assert.deepEqual(Buffer.compare(Buffer.from(d.event.data!), Buffer.from(data)), 0);
+    await assert.rejects(client.publish('big', { ...ev('b3'), data: new Uint8Array(4 * 1024 * 1024 + 1) }), { code: 'EVM_TOO_LARGE' });
+    await sub.close();
+  });
+
   it('restarts a crashed shard; acknowledged data survives and traffic flows again', async () => {
     const client = broker.client();
     await client.createTopic('durable', 4);
