@@ -82,7 +82,8 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
   const ports: Record<string, number> = { ...((ready[0] as ShardReady | undefined)?.ports ?? {}) };
 
   try {
-    admin = await startAdminServer(config.host, config.ports.admin, {
+    // A JSON event is at most ~4/3 of its encoded size (data_base64) plus its attributes.
+    admin = await startAdminServer({ host: config.host, port: config.ports.admin, maxBodyBytes: Math.ceil(config.limits.maxEventBytes * 1.4) + 64 * 1024 }, {
       healthy: () => accepting,
       status: async () => ({
         status: accepting ? 'UP' : 'DRAINING',

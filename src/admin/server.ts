@@ -22,11 +22,17 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 64 * 1024;
+export interface AdminOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Largest request body (a published event in JSON); larger ones get 413 EVM_TOO_LARGE. */
+  readonly maxBodyBytes: number;
+}
 
-export async function startAdminServer(host: string, port: number, h: AdminHandlers): Promise<AdminServer> {
+export async function startAdminServer(o: AdminOptions, h: AdminHandlers): Promise<AdminServer> {
+  const { host, port } = o;
   const server: Server = createServer((req, res) => {
-    route(req, res, h).catch((err) => sendError(res, toEvmeshError(err)));
+    route(req, res, h, o.maxBodyBytes).catch((err) => sendError(res, toEvmeshError(err)));
   });
   server.keepAliveTimeout = 5000;
   server.headersTimeout = 10000;
@@ -42,7 +48,7 @@ export async function startAdminServer(host: string, port: number, h: AdminHandl
   };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers, maxBody: number): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (req.method === 'GET' && path === '/health') {
@@ -52,7 +58,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers
   if (req.method === 'GET' && path === '/status') return send(res, 200, await h.status());
   if (req.method === 'GET' && path === '/topics') return send(res, 200, await h.topics());
   if (req.method === 'POST' && path === '/topics') {
-    const body = await readJson(req);
+    const body = await readJson(req, maxBody);
     const name = (body as { name?: unknown }).name;
     const partitions = (body as { partitions?: unknown }).partitions;
     if (typeof name !== 'string') throw new EvmeshError('EVM_BAD_REQUEST', 'body must be {"name": string, "partitions"?: integer}');
@@ -62,7 +68,7 @@ async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers
   const events = /^\/topics\/([^/]+)\/events$/.exec(path);
   if (events) {
     const topic = decodeURIComponent(events[1]!);
-    if (req.method === 'POST') return send(res, 201, await h.publish(topic, await readJson(req)));
+    if (req.method === 'POST') return send(res, 201, await h.publish(topic, await readJson(req, maxBody)));
     if (req.method === 'GET') {
       const group = url.searchParams.get('group');
       if (!group) throw new EvmeshError('EVM_BAD_REQUEST', 'query parameter group is required');
@@ -87,13 +93,18 @@ function intParam(url: URL, name: string, dflt: number, min: number, max: number
   return n;
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
+function readJson(req: IncomingMessage, maxBody: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) { reject(new EvmeshError('EVM_TOO_LARGE', `admin request body over ${MAX_BODY} bytes`)); req.destroy(); return; }
+      if (size > maxBody) {
+        reject(new EvmeshError('EVM_TOO_LARGE', `request body over ${maxBody} bytes`));
+        req.removeAllListeners('data');
+        req.resume(); // drain and discard, so the 413 reaches the client
+        return;
+      }
       chunks.push(c);
     });
     req.on('end', () => {

@@ -107,6 +107,20 @@ describe('broker: 2 shards, embedded log', () => {
     await s2.close();
   });
 
+  it('request-reply through the owner shard: the reply reaches the requester; no reply → EVM_TIMEOUT', async () => {
+    const client = broker.client();
+    await client.createTopic('rpc', 2);
+    const server = await client.subscribe({ topic: 'rpc', group: 'server', from: 'latest' }, (d) => {
+      void client.reply(d, { attributes: { specversion: '1.0', id: `re-${String(d.event.attributes.id)}`, source: '/server', type: 'reply' }, data: Buffer.from(`echo ${Buffer.from(d.event.data!).toString()}`) });
+    });
+    const reply = await client.request('rpc', ev('q1'), 5000);
+    assert.equal(reply.attributes.id, 're-q1');
+    assert.equal(Buffer.from(reply.data!).toString(), 'echo q1');
+    await server.close();
+    await client.createTopic('rpc-silent', 1);
+    await assert.rejects(client.request('rpc-silent', ev('q2'), 200), { code: 'EVM_TIMEOUT' });
+  });
+
   it('serves the admin API: health, status, topics, publish and pull over HTTP', async () => {
     const port = broker.ports.admin!;
     assert.deepEqual((await httpJson(port, 'GET', '/health')).body, { status: 'UP' });
@@ -132,6 +146,18 @@ describe('broker: 2 shards, embedded log', () => {
     assert.equal((await httpJson(port, 'POST', '/topics/bad%20name/events', cloudEvent('y'))).body.code, 'EVM_BAD_TOPIC');
     assert.equal((await httpJson(port, 'POST', '/topics', '{nope')).status, 400);
     assert.equal((await httpJson(port, 'GET', '/nowhere')).status, 404);
+    // Limits: an event over limits.maxEventBytes, and a body over the admin body limit.
+    const big = await httpJson(port, 'POST', '/topics/web/events', cloudEvent('big', { datacontenttype: 'text/plain', data: 'x'.repeat(4 * 1024 * 1024 + 1) }));
+    assert.equal(big.status, 413);
+    assert.equal(big.body.code, 'EVM_TOO_LARGE');
+    const huge = await httpJson(port, 'POST', '/topics/web/events', '"' + 'y'.repeat(7 * 1024 * 1024) + '"');
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.code, 'EVM_TOO_LARGE');
+    assert.equal((await httpJson(port, 'GET', '/topics/web/events?group=reader&max=0')).status, 400);
+    assert.equal((await httpJson(port, 'GET', '/topics/web/events?group=reader&from=yesterday')).status, 400);
+    assert.equal((await httpJson(port, 'GET', '/topics/web/events')).body.code, 'EVM_BAD_REQUEST');
+    // The broker still serves after all of that.
+    assert.equal((await httpJson(port, 'GET', '/health')).status, 200);
   });
 
   it('carries events larger than a ring record (3 MiB) across shards, and refuses one over limits.maxEventBytes', async () => {
