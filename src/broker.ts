@@ -13,6 +13,8 @@ import { fromStructuredJson } from './protocol/cloudevents-json.js';
 import type { PluginSpec } from './shard/plugin.js';
 import type { ShardData, ShardReady } from './shard/entry.js';
 import { Supervisor } from './shard/supervisor.js';
+import { pickFreePort } from './shard/reuseport.js';
+import { TCP_PROTOCOLS } from './protocol/tcp-protocols.js';
 
 export interface BrokerPorts {
   tcp?: number;
@@ -42,10 +44,24 @@ export interface BrokerOptions {
   readonly log?: (line: string) => void;
 }
 
-// Under tsx (tests) this module is .ts and so is the worker entry; compiled, both are .js.
-const ENTRY = new URL(`./shard/entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+// Under tsx (tests) this module is .ts and so are the worker entry and the plugins; compiled,
+// all are .js.
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const ENTRY = new URL(`./shard/entry${EXT}`, import.meta.url);
+
+/** The protocol listeners every shard runs, with the config key of each one's port. */
+function builtinPlugins(): { spec: PluginSpec; port: 'tcp' }[] {
+  const list: { spec: PluginSpec; port: 'tcp' }[] = [];
+  if (TCP_PROTOCOLS.length > 0) list.push({ spec: { url: new URL(`./protocol/tcp-listener${EXT}`, import.meta.url).href }, port: 'tcp' });
+  return list;
+}
 
 export async function startBroker(config: EvmeshConfig, options: BrokerOptions = {}): Promise<RunningBroker> {
+  const builtins = builtinPlugins();
+  // Port 0 is resolved here once, so that every shard binds the same port.
+  const ports0 = { ...config.ports };
+  for (const b of builtins) if (ports0[b.port] === 0) ports0[b.port] = await pickFreePort(config.host);
+  config = { ...config, ports: ports0 };
   const log = options.log ?? ((line: string) => process.stderr.write(`evmesh: ${line}\n`));
   const storage = storageFor(config);
   await storage.open();
@@ -61,7 +77,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
 
   let ready: unknown[];
   try {
-    const workerData: ShardData = { config, plugins: options.plugins ?? [] };
+    const workerData: ShardData = { config, plugins: [...builtins.map((b) => b.spec), ...(options.plugins ?? [])] };
     ready = await supervisor.start({
       shards: config.shards,
       workerUrl: ENTRY,
@@ -79,7 +95,8 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
   }
   const mainCore = core!;
   const client = mainCore.client();
-  const ports: Record<string, number> = { ...((ready[0] as ShardReady | undefined)?.ports ?? {}) };
+  // Every shard binds the same ports (SO_REUSEPORT); without it only shard 0 binds some.
+  const ports: Record<string, number> = Object.assign({}, ...ready.map((r) => (r as ShardReady | undefined)?.ports ?? {}));
 
   try {
     // A JSON event is at most ~4/3 of its encoded size (data_base64) plus its attributes.

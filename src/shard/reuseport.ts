@@ -4,7 +4,7 @@
 // own the port (the others fail with EADDRINUSE), so the supervisor must run it in one shard.
 // Connections still queued on a listener that closes are reset (unless the kernel has
 // net.ipv4.tcp_migrate_req=1): stop accepting everywhere and drain before closing a shard's.
-import type { Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { listenReusePort, reusePortSupported } from '../native.js';
 
 export interface ListenOptions {
@@ -41,5 +41,19 @@ export function listenShared(server: Server, { host, port, backlog = 511 }: List
     }
     // The libuv handle owns the fd from here on: never close it ourselves.
     server.listen({ fd, backlog }, onListening);
+  });
+}
+
+/** Resolves port 0 once, on the main thread, so every shard binds the same port: asks the
+ *  kernel for a free port and releases it (another process could take it in between — port 0
+ *  is for tests and ephemeral brokers). */
+export function pickFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ host, port: 0, exclusive: true }, () => {
+      const address = s.address();
+      s.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
   });
 }
