@@ -7,19 +7,37 @@ import { EvmeshError } from '../errors.js';
 
 const TWO_32 = 4294967296;
 
-/** Decodes buf[start, end) as UTF-8. Short ASCII strings (attribute names and most values) are
- *  built by hand: Buffer#toString costs ~100 ns per call, which dominated event decoding. */
-export function readUtf8(buf: Buffer, start: number, end: number): string {
-  if (end - start <= 64) {
-    let s = '';
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      if (c >= 0x80) return buf.toString('utf8', start, end);
-      s += String.fromCharCode(c);
-    }
-    return s;
+const utf8Decoder = new TextDecoder();
+
+/** Direct-mapped cache of short ASCII strings decoded recently, keyed by (length, first byte,
+ *  last byte). Attribute names and many values repeat in every event (specversion "1.0", source,
+ *  type, names): returning the cached string after comparing its bytes costs ~18 ns, building it
+ *  again ~70 ns plus the garbage (measured with 10 typical attribute strings, Node 20). */
+const INTERN_SLOTS = 512;
+const INTERN_MAX = 32;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** Decodes buf[start, end) as UTF-8 (invalid sequences become U+FFFD). Short ASCII strings are
+ *  built by hand (and interned): TextDecoder/Buffer#toString cost ~100 ns per call. */
+export function readUtf8(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n === 0) return '';
+  if (n > INTERN_MAX) return utf8Decoder.decode(buf.subarray(start, end));
+  const slot = (n * 31 + buf[start]! * 7 + buf[end - 1]!) & (INTERN_SLOTS - 1);
+  const c = interned[slot]!;
+  if (c.length === n) {
+    let i = 0;
+    while (i < n && c.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return c;
   }
-  return buf.toString('utf8', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return utf8Decoder.decode(buf.subarray(start, end));
+    s += String.fromCharCode(b);
+  }
+  interned[slot] = s;
+  return s;
 }
 
 /** Writes `s` as UTF-8 at `off` (room for 3 bytes per UTF-16 unit must exist); returns bytes
@@ -78,6 +96,15 @@ export class ByteWriter {
 
   constructor(initial = 256) {
     this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  /** Starts a new message in the same buffer (with room for `size` bytes); a buffer grown
+   *  beyond `keepMax` bytes by an earlier large message is dropped instead of kept. */
+  reset(size: number, keepMax: number): void {
+    this.pos = 0;
+    this.refs = undefined;
+    if (this.buf.length > keepMax && size <= keepMax) this.buf = Buffer.allocUnsafe(Math.max(size, 256));
+    else this.ensure(size);
   }
 
   ensure(extra: number): void {
@@ -141,21 +168,24 @@ export class ByteWriter {
     this.pos += b.length;
   }
 
-  /** The written bytes (a view over the writer's buffer; the writer must not be reused). */
+  /** The written bytes (a view over the writer's buffer, valid until the writer is reset). */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
 }
 
+const f64Bytes = new Uint8Array(8);
+const f64View = new DataView(f64Bytes.buffer);
+
+/** Bounds-checked reader over a plain Uint8Array: no Buffer views are created (a Buffer view per
+ *  event cost ~7% of a single-thread profile of the publish → deliver path). */
 export class ByteReader {
-  readonly buf: Buffer;
+  readonly buf: Uint8Array;
   pos: number;
   private refs: string[] | undefined;
 
   constructor(bytes: Uint8Array, pos = 0) {
-    // Reuse a Buffer input (the message decoder hands events out as Buffer views) — creating a
-    // Buffer view per event showed up in profiles.
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.buf = bytes;
     this.pos = pos;
   }
 
@@ -181,11 +211,12 @@ export class ByteReader {
     throw corrupt('varint too long');
   }
 
+  /** float64, little endian. */
   f64(): number {
     if (this.pos + 8 > this.buf.length) throw corrupt('truncated (f64)');
-    const v = this.buf.readDoubleLE(this.pos);
+    for (let i = 0; i < 8; i++) f64Bytes[i] = this.buf[this.pos + i]!;
     this.pos += 8;
-    return v;
+    return f64View.getFloat64(0, true);
   }
 
   str(): string {
@@ -209,20 +240,11 @@ export class ByteReader {
     return s;
   }
 
-  /** Length-prefixed bytes as a plain Uint8Array view (no copy). */
-  bytesPlain(): Uint8Array {
-    const n = this.varint();
-    if (n > this.buf.length - this.pos) throw corrupt('truncated (bytes)');
-    const b = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, n);
-    this.pos += n;
-    return b;
-  }
-
-  /** Length-prefixed bytes as a Buffer view (no copy). */
+  /** Length-prefixed bytes as a view (no copy). */
   bytes(): Uint8Array {
     const n = this.varint();
     if (n > this.buf.length - this.pos) throw corrupt('truncated (bytes)');
-    const b = this.buf.subarray(this.pos, this.pos + n);
+    const b = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.pos, n);
     this.pos += n;
     return b;
   }

@@ -50,13 +50,21 @@ export function encodedSize(ev: MeshEvent): number {
 /** Encodes `ev` (assumed valid: event.ts) into a fresh buffer of exactly its size. */
 export function encodeEvent(ev: MeshEvent, size = encodedSize(ev)): Uint8Array {
   const out = Buffer.allocUnsafe(size);
+  encodeEventInto(out, 0, ev, size);
+  return out;
+}
+
+/** Encodes `ev` (assumed valid, `size` = encodedSize(ev)) at out[off, off + size) and returns
+ *  off + size. The publisher encodes a whole batch into one buffer this way: one allocation per
+ *  batch instead of one per event. */
+export function encodeEventInto(out: Buffer, off: number, ev: MeshEvent, size: number): number {
   const attrs = ev.attributes;
   let count = 0;
   for (const _ in attrs) count++;
-  out[0] = EVENT_MAGIC;
-  out[1] = EVENT_VERSION;
-  out[2] = ev.data !== undefined ? FLAG_DATA : 0;
-  let p = putVarint(out, 3, count);
+  out[off] = EVENT_MAGIC;
+  out[off + 1] = EVENT_VERSION;
+  out[off + 2] = ev.data !== undefined ? FLAG_DATA : 0;
+  let p = putVarint(out, off + 3, count);
   for (const name in attrs) {
     const v = attrs[name]!;
     out[p++] = name.length;
@@ -78,8 +86,8 @@ export function encodeEvent(ev: MeshEvent, size = encodedSize(ev)): Uint8Array {
     out.set(ev.data, p);
     p += ev.data.length;
   }
-  if (p !== size) throw corrupt(`encoder size mismatch ${p} != ${size}`);
-  return out;
+  if (p !== off + size) throw corrupt(`encoder size mismatch ${p - off} != ${size}`);
+  return p;
 }
 
 function readHeader(r: ByteReader): { flags: number; count: number } {
@@ -137,7 +145,7 @@ export function decodeEvent(bytes: Uint8Array): MeshEvent {
     attributes[name] = readValue(r, r.u8());
   }
   let data: Uint8Array | undefined;
-  if (flags & FLAG_DATA) data = r.bytesPlain();
+  if (flags & FLAG_DATA) data = r.bytes();
   r.end();
   return data === undefined ? { attributes } : { attributes, data };
 }

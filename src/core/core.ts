@@ -5,6 +5,7 @@
 // acks flow between owner and the member's home node, replies go straight to the requester.
 import { EvmeshError, toEvmeshError } from '../errors.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
+import { ByteWriter } from './bytes.js';
 import { decodeEvent, encodeEvent, encodedSize } from './codec.js';
 import { validateEvent, withAttributes } from './event.js';
 import { decodeMessage, encodeMessage, MSG, type MemberSpec, type Message } from './messages.js';
@@ -110,6 +111,7 @@ export class Core {
   private badMessages = 0;
   private readonly subCounters = { received: 0, corrupt: 0 };
   private nextMember = 1;
+  private readonly writer = new ByteWriter(64 * 1024);
   private readonly incarnation = Math.floor(Math.random() * 0xffffffff).toString(36);
   private draining = false;
   /** Client calls (publish/publishBatch) accepted before drain started and not finished. */
@@ -141,7 +143,8 @@ export class Core {
     });
     this.publisher = new Publisher({
       nodeId: this.nodeId, shards, maxPending: options.maxPendingPublishes ?? 100_000,
-      requestTimeoutMs: options.requestTimeoutMs, now: this.now, send,
+      requestTimeoutMs: options.requestTimeoutMs, now: this.now,
+      sendBytes: (to, message) => { if (!this.closed) this.o.mesh.send(to, message); },
       appendLocal: (info, p, values) => this.owner.append(info, p, values),
     });
     this.subscriber = new Subscriber({
@@ -167,7 +170,8 @@ export class Core {
   private send(to: number, m: Message): void {
     if (this.closed) return;
     if (to === this.nodeId) { queueMicrotask(() => this.handle(to, m)); return; }
-    this.o.mesh.send(to, encodeMessage(m));
+    // One reused buffer for every outgoing message: Mesh.send copies before it returns.
+    this.o.mesh.send(to, encodeMessage(m, this.writer));
   }
 
   private receive(from: number, bytes: Uint8Array): void {
@@ -221,11 +225,11 @@ export class Core {
 
   // ---- publish ----
 
-  private encode(ev: MeshEvent, limit: number): { event: MeshEvent; bytes: Uint8Array } {
-    const event = validateEvent(ev);
-    const size = encodedSize(event);
+  /** Encoded size of a validated event; EVM_TOO_LARGE above maxEventBytes. */
+  private sizeOf(event: MeshEvent): number {
+    const size = encodedSize(event), limit = this.o.maxEventBytes;
     if (size > limit) throw new EvmeshError('EVM_TOO_LARGE', `event is ${size} bytes encoded, the limit is ${limit}`, { size, limit });
-    return { event, bytes: encodeEvent(event, size) };
+    return size;
   }
 
   private async topicFor(topic: string): Promise<TopicInfo> {
@@ -256,39 +260,44 @@ export class Core {
   }
 
   private async doPublish(topic: string, ev: MeshEvent): Promise<PublishResult> {
-    checkTopicName(topic);
-    const { event, bytes } = this.encode(ev, this.o.maxEventBytes);
-    const info = await this.topicFor(topic);
-    const partition = this.partitioner.partitionOf(topic, info.partitions, event);
-    const offset = await this.publisher.enqueue(info, partition, [bytes]);
-    this.published++;
-    return { topic, partition, offset };
+    const [r] = await this.doPublishBatch(topic, [ev]);
+    return r!;
   }
 
   private async doPublishBatch(topic: string, events: readonly MeshEvent[]): Promise<PublishResult[]> {
     checkTopicName(topic);
     if (!Array.isArray(events)) throw new EvmeshError('EVM_BAD_REQUEST', 'events must be an array');
-    if (events.length > this.o.maxBatchEvents) {
-      throw new EvmeshError('EVM_TOO_LARGE', `batch of ${events.length} events exceeds maxBatchEvents ${this.o.maxBatchEvents}`);
+    const n = events.length;
+    if (n > this.o.maxBatchEvents) {
+      throw new EvmeshError('EVM_TOO_LARGE', `batch of ${n} events exceeds maxBatchEvents ${this.o.maxBatchEvents}`);
     }
-    if (events.length === 0) return [];
-    const encoded = events.map((ev) => this.encode(ev, this.o.maxEventBytes));
-    const info = await this.topicFor(topic);
-    const byPartition = new Map<number, number[]>();
-    const partitions = encoded.map(({ event }, i) => {
-      const p = this.partitioner.partitionOf(topic, info.partitions, event);
-      let idx = byPartition.get(p);
-      if (!idx) { idx = []; byPartition.set(p, idx); }
-      idx.push(i);
-      return p;
-    });
-    const offsets: number[] = new Array(events.length);
-    await Promise.all([...byPartition].map(async ([p, idx]) => {
-      const base = await this.publisher.enqueue(info, p, idx.map((i) => encoded[i]!.bytes));
-      idx.forEach((i, k) => { offsets[i] = base + k; });
-    }));
-    this.published += events.length;
-    return offsets.map((offset, i) => ({ topic, partition: partitions[i]!, offset }));
+    if (n === 0) return [];
+    // Every event is checked before any is queued: a bad event fails the whole batch.
+    const valid: MeshEvent[] = new Array(n);
+    const sizes: number[] = new Array(n);
+    this.checkAll(events, valid, sizes);
+    let info = this.topics.get(topic);
+    if (info === undefined) {
+      info = await this.topics.resolve(topic, TOPIC_AUTO);
+      // The caller may have changed the events meanwhile: the publisher encodes them right
+      // below (synchronously), and must see exactly what was validated.
+      this.checkAll(events, valid, sizes);
+    }
+    const partitions: number[] = new Array(n);
+    for (let i = 0; i < n; i++) partitions[i] = this.partitioner.partitionOf(topic, info.partitions, valid[i]!);
+    const offsets = await this.publisher.publish(info, valid, sizes, partitions);
+    this.published += n;
+    const out: PublishResult[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = { topic, partition: partitions[i]!, offset: offsets[i]! };
+    return out;
+  }
+
+  private checkAll(events: readonly MeshEvent[], valid: MeshEvent[], sizes: number[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const event = validateEvent(events[i]);
+      sizes[i] = this.sizeOf(event);
+      valid[i] = event;
+    }
   }
 
   /** Internal publish (dead letters): no size limit, creates the topic if needed, allowed while draining. */
@@ -296,8 +305,8 @@ export class Core {
     if (this.closed) throw new EvmeshError('EVM_SHUTTING_DOWN', `node ${this.nodeId} is closed`);
     const info = this.topics.get(topic) ?? await this.topics.resolve(topic, TOPIC_ENSURE);
     const partition = this.partitioner.partitionOf(topic, info.partitions, ev);
-    const offset = await this.publisher.enqueue(info, partition, [encodeEvent(ev)]);
-    return { topic, partition, offset };
+    const [offset] = await this.publisher.publish(info, [ev], [encodedSize(ev)], [partition]);
+    return { topic, partition, offset: offset! };
   }
 
   // ---- subscribe ----
@@ -361,8 +370,8 @@ export class Core {
     if (typeof correlationId !== 'string' || node === undefined || !this.o.mesh.nodes.includes(node)) {
       throw new EvmeshError('EVM_BAD_REQUEST', `the delivered event is not a request (needs ${CORRELATION_ID} and ${REPLY_TO} extensions)`);
     }
-    const { bytes } = this.encode(withAttributes(replyEvent, { [CORRELATION_ID]: correlationId }), this.o.maxEventBytes);
-    this.send(node, { type: MSG.REPLY, correlationId, event: bytes });
+    const event = validateEvent(withAttributes(replyEvent, { [CORRELATION_ID]: correlationId }));
+    this.send(node, { type: MSG.REPLY, correlationId, event: encodeEvent(event, this.sizeOf(event)) });
     request.ack();
   }
 

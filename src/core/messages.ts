@@ -15,7 +15,8 @@ export const MSG = {
   LEAVE: 6,
   MEMBER_ACK: 7,
   DELIVER: 8,
-  ACK: 9,
+  /** 9 was ACK of single offsets (retired); 12 acks runs of offsets. */
+  ACK: 12,
   REJECT: 10,
   REPLY: 11,
 } as const;
@@ -41,7 +42,8 @@ export interface MemberSpec {
 }
 
 export interface DeliverItem { topic: string; partition: number; offset: number; attempt: number; event: Uint8Array }
-export interface AckItem { memberId: string; topic: string; group: string; partition: number; offset: number }
+/** Acks offsets [offset, offset + count) of one partition for one member. */
+export interface AckItem { memberId: string; topic: string; group: string; partition: number; offset: number; count: number }
 export interface RejectItem { topic: string; partition: number; offset: number }
 
 export type Message =
@@ -92,12 +94,19 @@ function readStart(r: ByteReader): StartPosition {
   }
 }
 
-export function encodeMessage(m: Message): Uint8Array {
+/** A reused writer keeps at most this much memory between messages. */
+const KEEP_WRITER_BYTES = 1 << 20;
+
+/** Encodes `m`. With `into`, the message is written into that reused writer and the result is a
+ *  view of its buffer, valid until the next encode into it (Core sends it at once: Mesh.send
+ *  copies). Without, into a fresh buffer. */
+export function encodeMessage(m: Message, into?: ByteWriter): Uint8Array {
   let size = 64;
   if (m.type === MSG.PUBLISH) for (const e of m.events) size += e.length + 4;
   else if (m.type === MSG.DELIVER) for (const it of m.items) size += it.event.length + 16;
   else if (m.type === MSG.REPLY) size += m.event.length;
-  const w = new ByteWriter(size);
+  let w: ByteWriter;
+  if (into !== undefined) { w = into; w.reset(size, KEEP_WRITER_BYTES); } else w = new ByteWriter(size);
   w.u8(m.type);
   switch (m.type) {
     case MSG.PUBLISH:
@@ -132,7 +141,7 @@ export function encodeMessage(m: Message): Uint8Array {
       break;
     case MSG.ACK:
       w.varint(m.items.length);
-      for (const it of m.items) { w.ref(it.memberId); w.ref(it.topic); w.ref(it.group); w.varint(it.partition); w.varint(it.offset); }
+      for (const it of m.items) { w.ref(it.memberId); w.ref(it.topic); w.ref(it.group); w.varint(it.partition); w.varint(it.offset); w.varint(it.count); }
       break;
     case MSG.REJECT:
       w.str(m.memberId); w.varint(m.items.length);
@@ -145,6 +154,25 @@ export function encodeMessage(m: Message): Uint8Array {
       throw new EvmeshError('EVM_INTERNAL', `unknown message type ${(m as { type: number }).type}`);
   }
   return w.finish();
+}
+
+/** Most bytes the PUBLISH header (type, id, topic, partition, n) takes for `topic` (topic names
+ *  are ASCII, TOPIC_NAME): 1 + 8 + (5 + length) + 8 + 8. */
+export function publishHeaderRoom(topic: string): number {
+  return 30 + topic.length;
+}
+
+/** Writes the PUBLISH header right-aligned so that it ends at `end` in `buf` and returns where it
+ *  starts. The publisher encodes a batch's `n × event:bytes` body after a reserved gap of
+ *  publishHeaderRoom(topic) bytes and fills the header in when it sends, so the message is one
+ *  buffer and no event is copied again (same grammar as encodeMessage). */
+export function writePublishHeader(buf: Uint8Array, end: number, id: number, topic: string, partition: number, n: number): number {
+  const w = new ByteWriter(publishHeaderRoom(topic));
+  w.u8(MSG.PUBLISH); w.varint(id); w.str(topic); w.varint(partition); w.varint(n);
+  const start = end - w.pos;
+  if (start < 0) throw new EvmeshError('EVM_INTERNAL', 'PUBLISH header does not fit its reserved room');
+  buf.set(w.buf.subarray(0, w.pos), start);
+  return start;
 }
 
 /** Bounded count: a count can never exceed the bytes left (every item takes >= 1 byte). */
@@ -212,7 +240,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     case MSG.ACK: {
       const n = count(r);
       const items: AckItem[] = new Array(n);
-      for (let i = 0; i < n; i++) items[i] = { memberId: r.ref(), topic: r.ref(), group: r.ref(), partition: r.varint(), offset: r.varint() };
+      for (let i = 0; i < n; i++) items[i] = { memberId: r.ref(), topic: r.ref(), group: r.ref(), partition: r.varint(), offset: r.varint(), count: r.varint() };
       m = { type, items };
       break;
     }

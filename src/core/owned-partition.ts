@@ -128,14 +128,15 @@ export class OwnedPartition {
     }
   }
 
-  /** Up to `max` records from `offset` if the tail cache holds `offset`, else undefined. */
-  fromTail(offset: number, max: number): Rec[] | undefined {
+  /** Adds up to `max` records from the cursor's next offset to the cursor if the tail cache
+   *  holds that offset (true), else does nothing (false). */
+  readTail(c: { next: number; addRecord(offset: number, value: Uint8Array): void }, max: number): boolean {
+    const offset = c.next;
     const i = offset - this.tailBase;
-    if (i < 0 || i >= this.tail.length) return undefined;
+    if (i < 0 || i >= this.tail.length) return false;
     const n = Math.min(max, this.tail.length - i);
-    const out: Rec[] = new Array(n);
-    for (let k = 0; k < n; k++) out[k] = { offset: offset + k, value: this.tail[i + k]! };
-    return out;
+    for (let k = 0; k < n; k++) c.addRecord(offset + k, this.tail[i + k]!);
+    return true;
   }
 
   read(offset: number, max: number): Promise<Rec[]> {

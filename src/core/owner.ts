@@ -293,9 +293,7 @@ export class PartitionOwner {
       if (!p) {
         if (c.reading || c.next >= part.end) return;
         const want = Math.min(this.o.maxBatchEvents, c.totalCredit());
-        const recs = part.fromTail(c.next, want);
-        if (!recs) { this.readAsync(c, want); return; }
-        for (const r of recs) c.addRecord(r.offset, r.value);
+        if (!part.readTail(c, want)) { this.readAsync(c, want); return; }
         continue;
       }
       this.deliver(c, p, m);
@@ -357,14 +355,19 @@ export class PartitionOwner {
       const part = this.parts.get(it.topic)?.[it.partition];
       const gp = part?.groups.get(it.group);
       const c = gp?.cursorFor(it.memberId);
-      const p = c?.unhandled.get(it.offset);
-      if (!p || p.state === DEAD_LETTERING || p.state === HANDLED) continue;
-      if (p.state === INFLIGHT) { const m = p.member!; m.inflight--; released.add(m); }
-      p.member = null;
-      p.state = HANDLED;
-      c!.unhandled.delete(it.offset);
-      this.dirtyGroups.add(gp!);
-      this.counters.acked++;
+      if (!c) continue;
+      // Offsets at or past `next` were never read, so never delivered: bounds a bogus count.
+      const end = Math.min(it.offset + it.count, c.next);
+      for (let offset = it.offset; offset < end; offset++) {
+        const p = c.unhandled.get(offset);
+        if (!p || p.state === DEAD_LETTERING || p.state === HANDLED) continue;
+        if (p.state === INFLIGHT) { const m = p.member!; m.inflight--; released.add(m); }
+        p.member = null;
+        p.state = HANDLED;
+        c.unhandled.delete(offset);
+        this.dirtyGroups.add(gp!);
+        this.counters.acked++;
+      }
     }
     for (const m of released) {
       m.trim();

@@ -41,7 +41,8 @@ class MeshDelivery implements Delivery {
   ack(): void {
     if (this.acked) return;
     this.acked = true;
-    this.sub.queueAck(this.owner, { memberId: this.member.spec.memberId, topic: this.topic, group: this.member.spec.group, partition: this.partition, offset: this.offset });
+    const spec = this.member.spec;
+    this.sub.queueAck(this.owner, spec.memberId, this.topic, spec.group, this.partition, this.offset);
   }
 }
 
@@ -120,7 +121,7 @@ export class Subscriber {
         // A record that cannot be decoded would be redelivered forever: ack it and report.
         this.o.counters.corrupt++;
         this.o.onError(err, `undecodable record ${it.topic}/${it.partition}@${it.offset} skipped`);
-        this.queueAck(from, { memberId: m.memberId, topic: it.topic, group: member.spec.group, partition: it.partition, offset: it.offset });
+        this.queueAck(from, m.memberId, it.topic, member.spec.group, it.partition, it.offset);
         continue;
       }
       this.o.counters.received++;
@@ -133,10 +134,14 @@ export class Subscriber {
     }
   }
 
-  queueAck(owner: number, item: AckItem): void {
+  /** Queues an ack for the owner's next ACK message. Acks usually come in delivery order, so
+   *  consecutive offsets of one partition are merged into one run (one item, one owner lookup). */
+  queueAck(owner: number, memberId: string, topic: string, group: string, partition: number, offset: number): void {
     let list = this.acks.get(owner);
     if (!list) { list = []; this.acks.set(owner, list); }
-    list.push(item);
+    const last = list.length > 0 ? list[list.length - 1]! : undefined;
+    if (last !== undefined && last.offset + last.count === offset && last.partition === partition && last.memberId === memberId && last.topic === topic) last.count++;
+    else list.push({ memberId, topic, group, partition, offset, count: 1 });
     if (!this.ackScheduled) {
       this.ackScheduled = true;
       queueMicrotask(() => this.flushAcks());

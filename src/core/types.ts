@@ -83,8 +83,9 @@ export interface Mesh {
   readonly nodeId: number;
   /** Every node id, this one included. Shards are 0..shards-1; the supervisor is `shards`. */
   readonly nodes: readonly number[];
-  /** Messages may be of any size (the transport fragments them). The caller must not modify
-   *  `message` afterwards. */
+  /** Messages may be of any size (the transport fragments them). `send` copies `message` (into
+   *  the transport, or a private copy when it must queue it) before it returns, so the caller
+   *  may reuse the buffer at once (core encodes into reused buffers). */
   send(to: number, message: Uint8Array): void;
   /** The handler owns each message it receives: the transport never reuses its bytes. */
   onMessage(handler: (from: number, message: Uint8Array) => void): void;

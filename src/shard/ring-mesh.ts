@@ -2,7 +2,8 @@
 // ring per peer, plus a doorbell per node (mesh-layout.ts).
 //
 // Sending: `send` copies the message into the peer's ring right away when nothing is queued for
-// that peer (staged, not yet visible), otherwise appends it to the peer's backlog. One flush per
+// that peer (staged, not yet visible), otherwise appends a copy to the peer's backlog, so the
+// caller may reuse its buffer as soon as `send` returns (core encodes into reused buffers). One flush per
 // event-loop turn publishes every staged record with one Atomics.store per peer and rings the
 // peer's doorbell. When a ring is full the rest stays queued in order, the ring's
 // producer-waiting flag is set, and the consumer rings our doorbell after its next drain.
@@ -118,7 +119,7 @@ export class RingMesh implements Mesh {
   send(to: number, message: Uint8Array): void {
     if (this.closed) throw new EvmeshError('EVM_SHUTTING_DOWN', 'mesh is closed');
     if (to === this.nodeId) {
-      this.loopback.push(message);
+      this.loopback.push(new Uint8Array(message));
     } else {
       const p = this.peers[to];
       if (p === undefined) throw new EvmeshError('EVM_INTERNAL', `no mesh node ${to}`, { to, nodes: this.nodes.length });
@@ -135,15 +136,17 @@ export class RingMesh implements Mesh {
     this.scheduleFlush();
   }
 
-  /** Stages one record now if nothing is queued before it, else appends it to the backlog. */
+  /** Stages one record now if nothing is queued before it, else appends a copy of it to the
+   *  backlog (the caller may reuse its buffer once `send` returns, types.ts). */
   private enqueue(p: Peer, record: Uint8Array, more: boolean): void {
     if (p.queued === 0 && p.out.stage(record, more)) {
       p.dirty = true;
       return;
     }
-    if (more) p.fragments.add(record);
-    p.backlog.push(record);
-    p.backlogBytes += record.length;
+    const copy = new Uint8Array(record); // a copy (not .slice(): on a Buffer that is a view)
+    if (more) p.fragments.add(copy);
+    p.backlog.push(copy);
+    p.backlogBytes += copy.length;
   }
 
   onMessage(handler: (from: number, message: Uint8Array) => void): void {

@@ -1,5 +1,6 @@
 // In-memory Storage: for tests and ephemeral brokers. Same semantics as the log (conformance
 // suite), nothing survives close().
+import { Buffer } from 'node:buffer';
 import { EvmeshError } from '../errors.js';
 import type { AppendResult, PartitionBounds, ReadOptions, Storage, StoredRecord, TopicMeta } from './types.js';
 import { TOPIC_NAME } from './types.js';
@@ -62,7 +63,19 @@ export class MemoryStorage implements Storage {
     }
     const baseOffset = p.start + p.records.length;
     // Copy: the caller may reuse its buffers (a receive buffer slice) after the promise resolves.
-    for (let i = 0; i < values.length; i++) p.records.push({ offset: baseOffset + i, timestamp, value: Uint8Array.prototype.slice.call(values[i]) });
+    // One buffer per batch, records are views of it: a separate copy per value (a new
+    // ArrayBuffer each) was ~16% of a single-thread publish → deliver profile.
+    let total = 0;
+    for (let i = 0; i < values.length; i++) total += values[i]!.length;
+    const copy = Buffer.allocUnsafe(total); // not zero-filled: every byte is set below
+    const ab = copy.buffer;
+    for (let i = 0, off = copy.byteOffset; i < values.length; i++) {
+      const v = values[i]!;
+      const value = new Uint8Array(ab, off, v.length);
+      value.set(v);
+      p.records.push({ offset: baseOffset + i, timestamp, value });
+      off += v.length;
+    }
     const keep = this.options.retentionRecords;
     if (keep !== undefined && p.records.length > keep) {
       const drop = p.records.length - keep;

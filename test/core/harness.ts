@@ -29,7 +29,8 @@ export class MeshNetwork {
         if (this.dead.has(nodeId)) return;
         this.messages++;
         this.bytes += message.length;
-        this.queue.push({ from: nodeId, to, msg: message });
+        // Mesh contract (types.ts): send copies, the sender may reuse its buffer.
+        this.queue.push({ from: nodeId, to, msg: new Uint8Array(message) });
         if (!this.scheduled) { this.scheduled = true; setImmediate(() => this.flush()); }
       },
       onMessage: (handler) => { this.handlers.set(nodeId, handler); },

@@ -26,9 +26,9 @@ const SAMPLES: Message[] = [
     { topic: 'other', partition: 0, offset: 0, attempt: 1, event: b('') },
   ] },
   { type: MSG.ACK, items: [
-    { memberId: 'm1', topic: 'orders', group: 'g', partition: 1, offset: 10 },
-    { memberId: 'm1', topic: 'orders', group: 'g', partition: 1, offset: 11 },
-    { memberId: 'm2', topic: 'x', group: 'g', partition: 0, offset: 5 },
+    { memberId: 'm1', topic: 'orders', group: 'g', partition: 1, offset: 10, count: 1 },
+    { memberId: 'm1', topic: 'orders', group: 'g', partition: 2, offset: 11, count: 300 },
+    { memberId: 'm2', topic: 'x', group: 'g', partition: 0, offset: 5, count: 2 ** 40 },
   ] },
   { type: MSG.REJECT, memberId: 'm', items: [{ topic: 'orders', partition: 1, offset: 10 }] },
   { type: MSG.REPLY, correlationId: 'ab12-7', event: b('reply') },
@@ -46,7 +46,7 @@ test('every message type round-trips', () => {
 });
 
 test('repeated strings are back-referenced (ACK/DELIVER stay small)', () => {
-  const items = Array.from({ length: 100 }, (_, i) => ({ memberId: 'member-123456', topic: 'orders.topic', group: 'group-1', partition: 1, offset: i }));
+  const items = Array.from({ length: 100 }, (_, i) => ({ memberId: 'member-123456', topic: 'orders.topic', group: 'group-1', partition: 1, offset: i, count: 1 }));
   const bytes = encodeMessage({ type: MSG.ACK, items });
   assert.ok(bytes.length < 100 * 8, `${bytes.length} bytes`);
 });
@@ -63,7 +63,7 @@ test('truncated or garbage messages are EVM_CORRUPT, never a crash', () => {
   const rnd = () => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32; };
   for (let i = 0; i < 3000; i++) {
     const input = Uint8Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => Math.floor(rnd() * 256));
-    input[0] = 1 + Math.floor(rnd() * 11);
+    input[0] = 1 + Math.floor(rnd() * 12);
     try { decodeMessage(input); } catch (e) { assert.ok(e instanceof EvmeshError && e.code === 'EVM_CORRUPT', String(e)); }
   }
 });
