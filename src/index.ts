@@ -9,3 +9,4 @@ export type {
 export type { PluginContext, PluginInstance, PluginSpec, ShardPlugin } from './shard/plugin.js';
 export { createStorage, LogStorage, MemoryStorage, type Storage, type TopicMeta, type StoredRecord } from './storage/index.js';
 export { fromStructuredJson, toStructuredJson } from './protocol/cloudevents-json.js';
+export * from './sdk/index.js';

@@ -87,6 +87,16 @@ export const SCHEMA = {
 
   'limits.maxEventBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest encoded event accepted; larger ones fail with EVM_TOO_LARGE.' }),
   'limits.maxBatchEvents': int(10_000, { min: 1, max: 1_000_000, description: 'Most events in one batch publish.' }),
+  'limits.maxFrameBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest frame accepted or sent on the TCP port (EventMesh TCP and evmesh binary, whole frame); a larger one closes the connection.' }),
+
+  'tcp.maxHeaderBytes': size(64 * KiB, { min: 256, max: 4 * MiB, description: 'Largest EventMesh TCP frame header (JSON) accepted; a larger one closes the connection.' }),
+  'tcp.legacyLength': bool(false, { description: 'Read and write the EventMesh TCP length field with the v1.8 formula (Go SDK) instead of the v1.9+ one (Java SDK), for every EventMesh TCP connection.' }),
+  'tcp.idleTimeoutMs': duration(120_000, { min: 100, max: DAY, description: 'An EventMesh TCP connection that sends no frame for this long is closed (the Java SDK heartbeats every 30s).' }),
+  'tcp.maxPendingPublishes': int(100, { min: 1, max: 100_000, description: 'EventMesh TCP publishes in flight per connection; at the limit the connection is not read until one completes.' }),
+  'tcp.maxPendingRequests': int(1000, { min: 1, max: 100_000, description: 'EventMesh TCP request-reply calls awaiting their reply per connection; more fail with EVM_OVERLOADED.' }),
+
+  'binary.idleTimeoutMs': duration(30_000, { min: 100, max: DAY, description: 'An evmesh binary connection that sends no frame for this long is closed (the SDK sends HEARTBEAT at a third of it).' }),
+  'binary.maxInflightPublishes': int(64, { min: 1, max: 100_000, description: 'evmesh binary PUBLISH frames in flight per connection; at the limit the connection is not read until one is acknowledged.' }),
 
   'shard.ringBytes': size(MiB, { min: 4 * KiB, max: GiB, powerOfTwo: true, description: 'Capacity of each cross-shard SharedArrayBuffer ring.' }),
   'shard.maxRestarts': int(5, { min: 0, max: 1000, description: 'Restarts of a crashed shard allowed per minute before the broker gives up and exits (0 = never restart).' }),

@@ -39,7 +39,7 @@ test('defaults: EventMesh ports, log storage, one shard per CPU', () => {
   assert.deepEqual(c.delivery, {
     ackTimeoutMs: 30000, maxAttempts: 16, maxInflight: 1000, deadLetterTopic: '{topic}.{group}.DLQ', requestTimeoutMs: 10000,
   });
-  assert.deepEqual(c.limits, { maxEventBytes: 4 * 1024 * 1024, maxBatchEvents: 10000 });
+  assert.deepEqual(c.limits, { maxEventBytes: 4 * 1024 * 1024, maxBatchEvents: 10000, maxFrameBytes: 4 * 1024 * 1024 });
   assert.deepEqual(c.shard, { ringBytes: 1024 * 1024, maxRestarts: 5 });
   assert.deepEqual(c.shutdown, { timeoutMs: 10000 });
   assert.deepEqual(loadConfig(), c, 'loadConfig() with no layers is the defaults');

@@ -1,0 +1,181 @@
+// evmesh binary protocol over TCP (issue 4): a 2-shard broker with the embedded log (fsync
+// interval), 16 EvmeshClient connections publishing 1 KiB events in batches → events/s; in the
+// SAME run the raw TCP ceiling: a plain `net` sink (in a worker thread, like a shard) reading
+// the very bytes of those PUBLISH frames from 16 connections — what a perfect broker that only
+// reads would do; and end-to-end publish → push latency at a fixed 50k events/s with a
+// subscriber. Clients run on this process's main thread.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { startBroker } from '../../src/broker.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { MeshEvent } from '../../src/core/types.js';
+import { FrameWriter } from '../../src/protocol/binary/frame-writer.js';
+import { F } from '../../src/protocol/binary/frames.js';
+import { HeaderCodec } from '../../src/protocol/binary/header-codec.js';
+import { EvmeshClient } from '../../src/sdk/index.js';
+import { newHistogram, nowMs, summarize } from '../lib/histogram.js';
+import type { ScenarioResult } from '../lib/report.js';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const BATCH = Number(process.env.BENCH_BATCH ?? 64);
+/** Batches in flight per connection. */
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 4);
+const EVENT_BYTES = 1024;
+const LATENCY_RATE = 50_000;
+
+const data = new Uint8Array(EVENT_BYTES).fill(0x61);
+let seq = 0;
+function batch(n: number, ts?: string): MeshEvent[] {
+  const out: MeshEvent[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const attributes: Record<string, string> = { specversion: '1.0', id: `e${seq++}`, source: '/bench', type: 'bench.event' };
+    if (ts !== undefined) attributes.benchts = ts;
+    out[i] = { attributes, data };
+  }
+  return out;
+}
+
+async function withBroker<T>(fn: (port: number) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-bin-'));
+  const broker = await startBroker(loadConfig({
+    flags: {
+      shards: 2, storage: 'log', dataDir: dir, 'log.fsync': 'interval', 'log.fsyncIntervalMs': 5,
+      'ports.admin': 0, 'ports.tcp': 0, 'topics.defaultPartitions': 8,
+    },
+  }));
+  try {
+    return await fn(broker.ports.tcp!);
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ThroughputRun { eventsPerSec: number; events: number; errors: number; firstError?: string }
+
+/** 16 connections, each keeping WINDOW batches of BATCH events in flight, for durationMs. */
+export async function runPublish(port: number, durationMs: number): Promise<ThroughputRun> {
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => EvmeshClient.connect({ port, maxInflightEvents: BATCH * WINDOW * 2 })));
+  await clients[0]!.publish('tcpbin', batch(1)[0]!); // creates the topic
+  const res: ThroughputRun = { eventsPerSec: 0, events: 0, errors: 0 };
+  const t0 = nowMs();
+  const end = t0 + durationMs;
+  const loop = async (c: EvmeshClient): Promise<void> => {
+    while (nowMs() < end) {
+      try {
+        const acked = await c.publishBatch('tcpbin', batch(BATCH)); // (not `+= await`: loops interleave)
+        res.events += acked.length;
+      } catch (err) {
+        res.errors++;
+        res.firstError ??= String(err);
+      }
+    }
+  };
+  await Promise.all(clients.flatMap((c) => Array.from({ length: WINDOW }, () => loop(c))));
+  res.eventsPerSec = res.events / ((nowMs() - t0) / 1000);
+  await Promise.all(clients.map((c) => c.close()));
+  return res;
+}
+
+const SINK = `
+const { createServer } = require('node:net');
+const { parentPort } = require('node:worker_threads');
+let bytes = 0;
+const server = createServer((s) => { s.on('data', (b) => { bytes += b.length; }); s.on('error', () => {}); });
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+parentPort.on('message', (m) => { if (m === 'count') parentPort.postMessage({ bytes }); if (m === 'stop') server.close(() => process.exit(0)); });
+`;
+
+/** The ceiling: the same PUBLISH frames written as fast as a socket takes them to a sink that
+ *  only reads. */
+export async function runRawCeiling(durationMs: number): Promise<{ eventsPerSec: number; bytesPerSec: number }> {
+  const worker = new Worker(SINK, { eval: true });
+  const next = () => new Promise<{ port?: number; bytes?: number }>((r) => worker.once('message', r));
+  const { port } = await next();
+  const w = new FrameWriter(new HeaderCodec());
+  const events = batch(BATCH);
+  for (let i = 0; i < 16; i++) w.frame(F.PUBLISH, { id: i + 1, topic: 'tcpbin', events: events.map((e) => e.attributes) }, events.map((e) => e.data));
+  const chunk = w.take()!; // 16 frames ≈ 1 MiB per write
+  const eventsPerChunk = 16 * BATCH;
+  const sockets: Socket[] = await Promise.all(Array.from({ length: CONNECTIONS }, () => new Promise<Socket>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port: port! }, () => resolve(s));
+  })));
+  const t0 = nowMs();
+  const end = t0 + durationMs;
+  await Promise.all(sockets.map(async (s) => {
+    while (nowMs() < end) {
+      if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
+    }
+  }));
+  worker.postMessage('count');
+  const { bytes } = await next();
+  const secs = (nowMs() - t0) / 1000;
+  for (const s of sockets) s.destroy();
+  worker.postMessage('stop');
+  await new Promise((r) => worker.once('exit', r));
+  return { eventsPerSec: (bytes! / chunk.length) * eventsPerChunk / secs, bytesPerSec: bytes! / secs };
+}
+
+/** Publishes at `rate` events/s (4 connections, paced every 2 ms) to a topic one SDK
+ *  subscriber consumes; latency = push received − publish called. */
+export async function runLatency(port: number, durationMs: number, rate = LATENCY_RATE) {
+  const sub = await EvmeshClient.connect({ port });
+  const pubs = await Promise.all(Array.from({ length: 4 }, () => EvmeshClient.connect({ port })));
+  const hist = newHistogram();
+  const warmupEnd = nowMs() + Math.min(1000, durationMs / 4);
+  let delivered = 0;
+  const s = await sub.subscribe({ topic: 'tcpbin-lat', group: 'lat', from: 'latest', window: 8192 }, (d) => {
+    const now = nowMs();
+    delivered++;
+    const ts = Number(d.event.attributes.benchts);
+    if (now > warmupEnd) hist.recordValue(Math.max(1, Math.round((now - ts) * 1000)));
+    d.ack();
+  });
+  await pubs[0]!.publish('tcpbin-lat', batch(1, nowMs().toFixed(3))[0]!);
+  let published = 1, errors = 0;
+  const t0 = nowMs();
+  const end = t0 + durationMs;
+  let k = 0;
+  while (nowMs() < end) {
+    const due = Math.floor(((nowMs() - t0) / 1000) * rate) - (published - 1);
+    if (due > 0) {
+      const c = pubs[k++ % pubs.length]!;
+      published += due;
+      c.publishBatch('tcpbin-lat', batch(due, nowMs().toFixed(3))).catch(() => { errors++; });
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const deadline = nowMs() + 10_000;
+  while (delivered < published && nowMs() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const secs = (nowMs() - t0) / 1000;
+  await s.close();
+  await Promise.all([sub, ...pubs].map((c) => c.close()));
+  return { published, delivered, errors, deliveredPerSec: delivered / secs, latency: summarize(hist) };
+}
+
+export async function tcpBinaryScenario(durationMs: number): Promise<ScenarioResult> {
+  const ceiling = await runRawCeiling(durationMs);
+  const publish = await withBroker((port) => runPublish(port, durationMs));
+  const latency = await withBroker((port) => runLatency(port, durationMs));
+  return {
+    scenario: 'tcp-binary',
+    description: `evmesh binary protocol: ${CONNECTIONS} SDK connections publishing 1 KiB events in batches of ${BATCH} (${WINDOW} in flight each) to a 2-shard broker (embedded log, fsync interval 5 ms); ceiling = the same frames written to a raw net sink in the same run; latency = publish → push to an SDK subscriber at ${LATENCY_RATE} events/s`,
+    rows: [
+      { metric: 'publish rate (acked)', value: publish.eventsPerSec, unit: 'events/s', ceiling: ceiling.eventsPerSec, target: { op: '>=', value: 400_000 } },
+      { metric: 'publish rate / raw TCP ceiling', value: publish.eventsPerSec, unit: 'events/s', ceiling: ceiling.eventsPerSec, target: { op: 'ratio>=', value: 0.5 } },
+      { metric: `push rate at ${LATENCY_RATE / 1000}k/s offered`, value: latency.deliveredPerSec, unit: 'events/s' },
+      { metric: 'p50 publish→push', value: latency.latency.p50Ms, unit: 'ms' },
+      { metric: 'p99 publish→push', value: latency.latency.p99Ms, unit: 'ms', target: { op: '<=', value: 2 } },
+      { metric: 'p99.9 publish→push', value: latency.latency.p999Ms, unit: 'ms' },
+    ],
+    details: { ceiling, publish, latency },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await tcpBinaryScenario(Number(process.argv[2] ?? 5000));
+  console.log(JSON.stringify(r, null, 2));
+}

@@ -1,0 +1,131 @@
+// Fuzzes the EventMesh TCP codec (src/protocol/tcp): mutates the worked-example fixtures
+// (test/fixtures/eventmesh-tcp/*.hex, spec T81–T84) and feeds them, in random chunks, to the
+// incremental decoder and the body decoders. Fails on any exception other than EvmeshError,
+// on a decoder that buffers more than a frame, or on an input that takes over a second (hang).
+//
+//   node --import tsx scripts/fuzz-eventmesh-tcp.ts [count=1000000] [seed=1]
+import { performance } from 'node:perf_hooks';
+import { EvmeshError } from '../src/errors.js';
+import { bodyKind } from '../src/protocol/tcp/commands.js';
+import { FrameDecoder } from '../src/protocol/tcp/frame.js';
+import { parseRedirectInfo, parseSubscription, parseUserAgent } from '../src/protocol/tcp/bodies.js';
+import { decodeMessage } from '../src/protocol/tcp/messages.js';
+import { allFixtures } from '../test/fixtures/eventmesh-tcp/load.js';
+
+export interface FuzzResult { inputs: number; frames: number; errors: Record<string, number>; maxMs: number }
+
+const HANG_MS = 1000;
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+}
+
+const INTERESTING = [0, 1, 12, 13, 20, 21, 0x7f, 0x80, 0xff, 0x22, 0x7b, 0x7d, 0x5c];
+const INTERESTING_U32 = [0, 1, 7, 8, 12, 13, 14, 20, 21, 0x7fffffff, 0xffffffff, 4194296, 4194297, 65536];
+
+function mutate(base: Buffer, pool: readonly Buffer[], r: () => number): Buffer {
+  let b = Buffer.from(base);
+  const n = 1 + (r() % 4);
+  for (let k = 0; k < n; k++) {
+    const at = b.length === 0 ? 0 : r() % b.length;
+    switch (r() % 11) {
+      case 0: if (b.length) b[at] = b[at]! ^ (1 << (r() % 8)); break; // bit flip
+      case 1: if (b.length) b[at] = r() & 0xff; break; // random byte
+      case 2: if (b.length) b[at] = INTERESTING[r() % INTERESTING.length]!; break;
+      case 3: b = b.subarray(0, r() % (b.length + 1)); break; // truncate
+      case 4: b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + (r() % 8))]); break; // delete
+      case 5: b = Buffer.concat([b.subarray(0, at), Buffer.from([r() & 0xff, r() & 0xff]), b.subarray(at)]); break; // insert
+      case 6: if (b.length >= 21) b.writeUInt32BE(INTERESTING_U32[r() % INTERESTING_U32.length]!, r() % 2 ? 13 : 17); break; // length fields
+      case 7: if (b.length >= 21) b.writeUInt32BE((b.readUInt32BE(13) + (r() % 11) - 5) >>> 0, 13); break; // length ± 5 (T3/T4 confusion)
+      case 8: b = Buffer.concat([b, pool[r() % pool.length]!]); break; // another frame after it
+      case 9: { // splice a piece of another fixture in
+        const o = pool[r() % pool.length]!;
+        const s = r() % o.length;
+        b = Buffer.concat([b.subarray(0, at), o.subarray(s, s + 1 + (r() % 40)), b.subarray(at)]);
+        break;
+      }
+      case 10: { // rewrite header JSON text: swap a token
+        const tokens = ['null', '[]', '{}', '"x"', '2', '-1', '1e999', '"\\u0000"', '"HELLO_REQUEST"', '"SUBSCRIBE_REQUEST"', '"REQUEST_TO_SERVER"'];
+        const t = Buffer.from(tokens[r() % tokens.length]!);
+        b = Buffer.concat([b.subarray(0, at), t, b.subarray(at + (r() % 6))]);
+        break;
+      }
+    }
+  }
+  return b;
+}
+
+/** Structure-aware: mutates the header or the body of a frame and fixes both length fields,
+ *  so the mutation reaches the header JSON and body decoders. */
+function mutateContent(base: Buffer, pool: readonly Buffer[], r: () => number): Buffer {
+  const hl = base.readUInt32BE(17);
+  let header = base.subarray(21, 21 + hl);
+  let body = base.subarray(21 + hl);
+  if (r() % 2) header = mutate(header, pool, r); else body = mutate(body, pool, r);
+  if (r() % 4 === 0) body = pool[r() % pool.length]!.subarray(21 + pool[0]!.readUInt32BE(17)); // a body of another command
+  const prefix = Buffer.from(base.subarray(0, 21));
+  prefix.writeUInt32BE(13 + header.length + body.length, 13);
+  prefix.writeUInt32BE(header.length, 17);
+  return Buffer.concat([prefix, header, body]);
+}
+
+/** Decodes one input in random chunks, with every typed/message body decoder on each frame. */
+function feed(input: Buffer, r: () => number, maxFrameBytes: number, legacyLength: boolean): number {
+  const d = new FrameDecoder({ maxFrameBytes, maxHeaderBytes: 4096, legacyLength });
+  let frames = 0;
+  for (let i = 0; i < input.length;) {
+    const size = 1 + (r() % (r() % 2 ? 8 : 512));
+    d.push(input.subarray(i, i + size));
+    i += size;
+    for (let f = d.next(); f; f = d.next()) {
+      frames++;
+      const h = f.header;
+      if (h?.cmd === undefined) continue;
+      const kind = bodyKind(h.cmd);
+      const guard = (fn: () => unknown): void => {
+        try { fn(); } catch (err) { if (!(err instanceof EvmeshError)) throw err; }
+      };
+      if (kind === 'userAgent') guard(() => parseUserAgent(f.body));
+      if (kind === 'subscription') guard(() => parseSubscription(f.body));
+      if (kind === 'redirect') guard(() => parseRedirectInfo(f.body));
+      if (kind === 'raw') guard(() => decodeMessage(h.properties, h.seq, f.body));
+    }
+    if (d.pending > maxFrameBytes + 512) throw new Error(`decoder buffers ${d.pending} bytes (limit ${maxFrameBytes})`);
+  }
+  return frames;
+}
+
+/** `hangMs`: an input taking longer counts as a hang (the CLI uses 1 s; tests pass Infinity). */
+export function fuzz(count: number, seed = 1, hangMs = HANG_MS): FuzzResult {
+  const pool = [...allFixtures().values()];
+  const r = rng(seed);
+  const result: FuzzResult = { inputs: 0, frames: 0, errors: {}, maxMs: 0 };
+  for (let i = 0; i < count; i++) {
+    const base = pool[r() % pool.length]!;
+    const input = r() % 2 ? mutateContent(base, pool, r) : mutate(base, pool, r);
+    const t0 = performance.now();
+    try {
+      result.frames += feed(input, r, r() % 4 === 0 ? 300 : 4 * 1024 * 1024, r() % 8 === 0);
+    } catch (err) {
+      if (!(err instanceof EvmeshError)) {
+        throw new Error(`input ${i} (seed ${seed}) threw a non-EvmeshError: ${String(err)}\ninput hex: ${input.toString('hex')}`);
+      }
+      result.errors[err.code] = (result.errors[err.code] ?? 0) + 1;
+    }
+    const ms = performance.now() - t0;
+    if (ms > result.maxMs) result.maxMs = ms;
+    if (ms > hangMs) throw new Error(`input ${i} (seed ${seed}) took ${ms.toFixed(0)} ms: ${input.toString('hex')}`);
+    result.inputs++;
+  }
+  return result;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const count = Number(process.argv[2] ?? 1_000_000);
+  const seed = Number(process.argv[3] ?? 1);
+  const t0 = performance.now();
+  const res = fuzz(count, seed);
+  const s = ((performance.now() - t0) / 1000).toFixed(1);
+  process.stdout.write(`fuzz-eventmesh-tcp: ${res.inputs} inputs, ${res.frames} frames decoded, errors ${JSON.stringify(res.errors)}, slowest input ${res.maxMs.toFixed(1)} ms, ${s} s (seed ${seed})\n`);
+}

@@ -1,0 +1,138 @@
+// Incremental frame decoder: bytes in (any chunking: one byte at a time gives the same frames),
+// complete frames out. Framing only — headers are decoded by HeaderCodec. Pure, no I/O.
+//
+//   stream   = preamble frame*            (the preamble only when `preamble: true`)
+//   preamble = "EVMB" version:u8          version must be 1
+//   frame    = length:u32be type:u8 hlen:u32be header:hlen payload:(length - 5 - hlen)
+//
+// A frame that lies inside one pushed chunk is returned as views of that chunk (no copy); one
+// split across chunks is assembled into a buffer allocated once at its final size. Buffers are
+// never reused, so views stay valid. After an error the decoder throws it again on every push.
+import { Buffer } from 'node:buffer';
+import { EvmeshError } from '../../errors.js';
+import { isFrameType, MAGIC, VERSION } from './frames.js';
+
+export interface RawFrame {
+  readonly type: number;
+  readonly header: Uint8Array;
+  readonly payload: Uint8Array;
+}
+
+export interface FrameDecoderOptions {
+  /** Largest frame accepted, the 4-byte length included (→ EVM_TOO_LARGE). */
+  readonly maxFrameBytes: number;
+  /** Expect the 5-byte preamble first. */
+  readonly preamble: boolean;
+}
+
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+export class FrameDecoder {
+  private readonly max: number;
+  /** Preamble bytes still expected (0 once checked). */
+  private preambleLeft: number;
+  /** Length prefix bytes collected across chunks. */
+  private readonly lenBuf = new Uint8Array(4);
+  private lenFill = 0;
+  /** The frame being assembled across chunks (length prefix included). */
+  private partial: Buffer | undefined;
+  private partialFill = 0;
+  private failed: EvmeshError | undefined;
+
+  constructor(o: FrameDecoderOptions) {
+    this.max = o.maxFrameBytes;
+    this.preambleLeft = o.preamble ? MAGIC.length + 1 : 0;
+  }
+
+  /** Frames completed by `chunk`, in order. Throws EVM_BAD_FRAME / EVM_TOO_LARGE /
+   *  EVM_UNSUPPORTED (version). */
+  push(chunk: Uint8Array): RawFrame[] {
+    if (this.failed) throw this.failed;
+    try {
+      return this.run(chunk);
+    } catch (err) {
+      this.failed = err instanceof EvmeshError ? err : new EvmeshError('EVM_BAD_FRAME', String(err));
+      throw this.failed;
+    }
+  }
+
+  /** True when no partial frame is buffered. */
+  get idle(): boolean {
+    return this.partial === undefined && this.lenFill === 0 && this.preambleLeft <= 0;
+  }
+
+  private run(chunk: Uint8Array): RawFrame[] {
+    const out: RawFrame[] = [];
+    const end = chunk.length;
+    let pos = 0;
+    while (this.preambleLeft > 0 && pos < end) {
+      const i = MAGIC.length + 1 - this.preambleLeft;
+      const b = chunk[pos++]!;
+      if (i < MAGIC.length) {
+        if (b !== MAGIC[i]) throw new EvmeshError('EVM_BAD_FRAME', 'not an evmesh binary stream (bad magic)');
+      } else if (b !== VERSION) {
+        throw new EvmeshError('EVM_UNSUPPORTED', `protocol version ${b} is not supported (this side speaks ${VERSION})`, { version: b, supported: VERSION });
+      }
+      this.preambleLeft--;
+    }
+    while (pos < end) {
+      if (this.partial !== undefined) {
+        const p = this.partial;
+        const n = Math.min(p.length - this.partialFill, end - pos);
+        p.set(chunk.subarray(pos, pos + n), this.partialFill);
+        this.partialFill += n;
+        pos += n;
+        if (this.partialFill === p.length) {
+          this.partial = undefined;
+          out.push(this.parse(p, 0, p.length));
+        }
+        continue;
+      }
+      if (this.lenFill > 0 || end - pos < 4) {
+        while (this.lenFill < 4 && pos < end) this.lenBuf[this.lenFill++] = chunk[pos++]!;
+        if (this.lenFill < 4) break;
+        this.lenFill = 0;
+        const length = this.check(readU32(this.lenBuf, 0));
+        const p = Buffer.allocUnsafe(4 + length);
+        p.set(this.lenBuf, 0);
+        this.partial = p;
+        this.partialFill = 4;
+        continue;
+      }
+      const length = this.check(readU32(chunk, pos));
+      if (end - pos >= 4 + length) {
+        out.push(this.parse(chunk, pos, pos + 4 + length));
+        pos += 4 + length;
+      } else {
+        const p = Buffer.allocUnsafe(4 + length);
+        p.set(chunk.subarray(pos, end), 0);
+        this.partial = p;
+        this.partialFill = end - pos;
+        pos = end;
+      }
+    }
+    return out;
+  }
+
+  private check(length: number): number {
+    if (length < 5) throw new EvmeshError('EVM_BAD_FRAME', `frame length ${length} is below the minimum of 5`);
+    if (length + 4 > this.max) {
+      throw new EvmeshError('EVM_TOO_LARGE', `frame of ${length + 4} bytes exceeds the limit of ${this.max}`, { size: length + 4, limit: this.max });
+    }
+    return length;
+  }
+
+  /** buf[start, end) is one whole frame, length prefix included. */
+  private parse(buf: Uint8Array, start: number, end: number): RawFrame {
+    const type = buf[start + 4]!;
+    if (!isFrameType(type)) throw new EvmeshError('EVM_BAD_FRAME', `unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
+    const hlen = readU32(buf, start + 5);
+    const h = start + 9;
+    if (hlen > end - h) throw new EvmeshError('EVM_BAD_FRAME', `header length ${hlen} exceeds the frame`);
+    return { type, header: buf.subarray(h, h + hlen), payload: buf.subarray(h + hlen, end) };
+  }
+}
+
+export function readU32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+}

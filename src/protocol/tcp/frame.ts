@@ -1,0 +1,173 @@
+// EventMesh TCP framing (spec T2–T6), pure: no I/O.
+//
+//   frame = magic "EventMesh" (9) | version "0000" (4) | length u32be | headerLength u32be
+//           | header (headerLength bytes of UTF-8 JSON, T7) | body (B bytes, may be empty)
+//   v1.9+ (T3, default): length = 13 + H + B, total = length + 8
+//   ≤ v1.8 (T4, legacy): length =  8 + H + B, total = length + 13
+//
+// FrameDecoder is incremental: chunks of any size (one byte at a time included) give the same
+// frames and the same error. Oversized frames are refused as soon as their prefix is read,
+// before their bytes are buffered.
+import { EvmeshError } from '../../errors.js';
+import { headerJson, parseHeader, type Header } from './header.js';
+
+export const MAGIC = Buffer.from('EventMesh', 'latin1');
+export const VERSION = Buffer.from('0000', 'latin1');
+const SIGNATURE = Buffer.concat([MAGIC, VERSION]);
+/** magic + version + length + headerLength. */
+export const PREFIX_BYTES = 21;
+/** Upstream's hard-coded frame limit (T5, T71): `length + 8` ≤ 4 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+
+export interface FrameOptions {
+  /** Largest whole frame (prefix included) accepted or sent. Default 4 MiB (T71). */
+  readonly maxFrameBytes?: number;
+  /** Largest header accepted. Default 64 KiB. */
+  readonly maxHeaderBytes?: number;
+  /** Use the ≤ v1.8 length formula (T4) instead of v1.9+ (T3). */
+  readonly legacyLength?: boolean;
+}
+
+export interface Frame {
+  /** undefined when headerLength is 0 (T5: the server says goodbye and closes). */
+  readonly header: Header | undefined;
+  /** undefined when the frame has no body (B = 0, T5). A view into the decoder's input. */
+  readonly body: Uint8Array | undefined;
+}
+
+const utf8 = new TextEncoder();
+
+/** Header + body → one frame. Throws EVM_TOO_LARGE above maxFrameBytes (T6). */
+export function encodeFrame(header: Header, body?: Uint8Array | string, opts: FrameOptions = {}): Buffer {
+  const h = Buffer.from(headerJson(header), 'utf8');
+  const b = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const bodyLen = b === undefined ? 0 : b.byteLength;
+  const total = PREFIX_BYTES + h.length + bodyLen;
+  const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  if (total > max) throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${max}`, { bytes: total, limit: max });
+  const out = Buffer.allocUnsafe(total);
+  SIGNATURE.copy(out, 0);
+  out.writeUInt32BE(opts.legacyLength ? 8 + h.length + bodyLen : 13 + h.length + bodyLen, 13);
+  out.writeUInt32BE(h.length, 17);
+  h.copy(out, PREFIX_BYTES);
+  if (b !== undefined) out.set(b, PREFIX_BYTES + h.length);
+  return out;
+}
+
+/** Text → bytes (exported for callers that build bodies). */
+export function utf8Bytes(s: string): Uint8Array {
+  return utf8.encode(s);
+}
+
+export class FrameDecoder {
+  private readonly maxFrame: number;
+  private readonly maxHeader: number;
+  private readonly legacy: boolean;
+  private chunks: Uint8Array[] = [];
+  private first = 0; // read offset into chunks[0]
+  private buffered = 0;
+  /** Total and header length of the frame being read, once its prefix is in. */
+  private total = -1;
+  private headerLen = 0;
+  private failed: EvmeshError | undefined;
+
+  constructor(opts: FrameOptions = {}) {
+    this.maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.legacy = opts.legacyLength ?? false;
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get pending(): number { return this.buffered; }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+  }
+
+  /** The next complete frame, or undefined when more bytes are needed. Throws EVM_BAD_FRAME /
+   *  EVM_TOO_LARGE; after an error the decoder stays failed (the connection must close, T5). */
+  next(): Frame | undefined {
+    if (this.failed) throw this.failed;
+    try {
+      return this.step();
+    } catch (err) {
+      this.failed = err instanceof EvmeshError ? err : new EvmeshError('EVM_BAD_FRAME', String(err));
+      this.chunks = [];
+      this.buffered = 0;
+      throw this.failed;
+    }
+  }
+
+  private step(): Frame | undefined {
+    if (this.total < 0) {
+      const n = Math.min(this.buffered, PREFIX_BYTES);
+      if (n === 0) return undefined;
+      const prefix = this.peek(n);
+      // T5: magic/version mismatch is detected on the first wrong byte.
+      const sig = Math.min(n, SIGNATURE.length);
+      for (let i = 0; i < sig; i++) {
+        if (prefix[i] !== SIGNATURE[i]) {
+          throw new EvmeshError('EVM_BAD_FRAME', i < MAGIC.length ? 'bad magic (expected "EventMesh")' : 'bad version (expected "0000")');
+        }
+      }
+      if (n < PREFIX_BYTES) return undefined;
+      const view = new DataView(prefix.buffer, prefix.byteOffset, PREFIX_BYTES);
+      const length = view.getUint32(13);
+      const headerLen = view.getUint32(17);
+      // T3: length counts magic+version+header+body; T4 (legacy) counts both length fields instead.
+      const fixed = this.legacy ? 8 : 13;
+      if (length < fixed) throw new EvmeshError('EVM_BAD_FRAME', `length ${length} is below the minimum ${fixed}`);
+      const total = length + (this.legacy ? 13 : 8);
+      if (total > this.maxFrame) {
+        throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${this.maxFrame}`, { bytes: total, limit: this.maxFrame });
+      }
+      if (headerLen > length - fixed) throw new EvmeshError('EVM_BAD_FRAME', `headerLength ${headerLen} exceeds the frame length ${length}`);
+      if (headerLen > this.maxHeader) {
+        throw new EvmeshError('EVM_TOO_LARGE', `header of ${headerLen} bytes exceeds the limit of ${this.maxHeader}`, { bytes: headerLen, limit: this.maxHeader });
+      }
+      this.total = total;
+      this.headerLen = headerLen;
+    }
+    if (this.buffered < this.total) return undefined;
+    const bytes = this.take(this.total);
+    const headerLen = this.headerLen;
+    this.total = -1;
+    const header = headerLen === 0 ? undefined : parseHeader(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLen));
+    const body = bytes.length > PREFIX_BYTES + headerLen ? bytes.subarray(PREFIX_BYTES + headerLen) : undefined;
+    return { header, body };
+  }
+
+  /** The first n buffered bytes (contiguous; copies only when they span chunks). */
+  private peek(n: number): Buffer {
+    const c0 = this.chunks[0]!;
+    if (c0.byteLength - this.first >= n) return Buffer.from(c0.buffer, c0.byteOffset + this.first, n);
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    for (let i = 0; at < n; i++) {
+      const c = this.chunks[i]!;
+      const from = i === 0 ? this.first : 0;
+      const m = Math.min(n - at, c.byteLength - from);
+      out.set(c.subarray(from, from + m), at);
+      at += m;
+    }
+    return out;
+  }
+
+  /** Removes and returns the first n buffered bytes. */
+  private take(n: number): Buffer {
+    const out = this.peek(n);
+    this.buffered -= n;
+    let left = n;
+    while (left > 0) {
+      const avail = this.chunks[0]!.byteLength - this.first;
+      if (avail > left) { this.first += left; break; }
+      left -= avail;
+      this.chunks.shift();
+      this.first = 0;
+    }
+    return out;
+  }
+}

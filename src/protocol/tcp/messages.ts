@@ -1,0 +1,134 @@
+// Message bodies ↔ MeshEvent (spec T22, T24, T42, T52). Selected by the header property
+// `protocoltype`: `cloudevents` (CloudEvents JSON format, topic = subject) or `eventmeshmessage`
+// (`{topic, properties, headers, body}`). Every header property becomes a CloudEvent extension
+// (T10) unless the event already has that attribute, so `protocoltype` travels with the event
+// and decides how it is pushed to TCP subscribers (T52). Failures are EvmeshErrors answered
+// with the command's FAIL reply; the connection stays open (T41).
+import { EvmeshError } from '../../errors.js';
+import type { AttrValue, MeshEvent } from '../../core/types.js';
+import { fromStructuredJson, isJsonContentType } from '../cloudevents-json.js';
+
+export type ProtocolType = 'cloudevents' | 'eventmeshmessage';
+export const PROTOCOL_TYPE = 'protocoltype';
+
+/** CloudEvents context attributes; every other attribute is an extension. */
+const CONTEXT_ATTRIBUTES = new Set(['specversion', 'id', 'source', 'type', 'datacontenttype', 'dataschema', 'subject', 'time']);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(body: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(utf8.decode(body));
+  } catch {
+    throw new EvmeshError('EVM_BAD_EVENT', `${what} body is not UTF-8 JSON`);
+  }
+}
+
+function propString(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
+/** The payload codec named by the header (T22, T24). */
+export function protocolTypeOf(properties: Readonly<Record<string, unknown>>): ProtocolType {
+  const t = properties[PROTOCOL_TYPE];
+  if (t === undefined || t === null) throw new EvmeshError('EVM_BAD_REQUEST', 'header property protocoltype is required (T24)');
+  if (t === 'cloudevents' || t === 'eventmeshmessage') return t;
+  throw new EvmeshError('EVM_UNSUPPORTED', `protocoltype ${JSON.stringify(t)} is not supported (cloudevents, eventmeshmessage)`);
+}
+
+/** A C→S message frame → topic + event. `seq` is the header seq (EventMeshMessage id, T22). */
+export function decodeMessage(properties: Readonly<Record<string, unknown>>, seq: string | undefined, body: Uint8Array | undefined): { topic: string; event: MeshEvent } {
+  const type = protocolTypeOf(properties);
+  if (body === undefined) throw new EvmeshError('EVM_BAD_REQUEST', 'the message frame has no body');
+  const attributes: Record<string, AttrValue> = {};
+  let data: Uint8Array | undefined;
+  if (type === 'cloudevents') {
+    const ev = fromStructuredJson(parseJson(body, 'CloudEvents'));
+    Object.assign(attributes, ev.attributes);
+    data = ev.data;
+  } else {
+    const o = parseJson(body, 'EventMeshMessage');
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new EvmeshError('EVM_BAD_EVENT', 'EventMeshMessage body must be a JSON object');
+    const m = o as Record<string, unknown>;
+    if (seq === undefined || seq === '') throw new EvmeshError('EVM_BAD_REQUEST', 'an EventMeshMessage frame needs a seq (it is the event id, T22)');
+    if (typeof m.body !== 'string') throw new EvmeshError('EVM_BAD_EVENT', 'EventMeshMessage body must be a string (T22)');
+    attributes.specversion = '1.0';
+    attributes.id = seq;
+    attributes.source = '/';
+    attributes.type = 'eventmeshmessage';
+    if (typeof m.topic === 'string') attributes.subject = m.topic;
+    const headers = m.headers;
+    if (headers !== null && typeof headers === 'object' && typeof (headers as Record<string, unknown>).datacontenttype === 'string') {
+      attributes.datacontenttype = (headers as Record<string, string>).datacontenttype!;
+    }
+    const props = m.properties;
+    if (props !== undefined && props !== null) {
+      if (typeof props !== 'object' || Array.isArray(props)) throw new EvmeshError('EVM_BAD_EVENT', 'EventMeshMessage properties must be an object');
+      for (const [k, v] of Object.entries(props)) {
+        if (v === null || v === undefined || CONTEXT_ATTRIBUTES.has(k)) continue;
+        attributes[k] = propString(v);
+      }
+    }
+    data = Buffer.from(m.body, 'utf8');
+  }
+  // T10: header properties become extensions; the event's own attributes win.
+  for (const [k, v] of Object.entries(properties)) {
+    if (v === null || v === undefined || k in attributes) continue;
+    attributes[k] = propString(v);
+  }
+  const topic = attributes.subject;
+  if (typeof topic !== 'string' || topic === '') {
+    throw new EvmeshError('EVM_BAD_REQUEST', type === 'cloudevents' ? 'the CloudEvent needs a subject: it is the topic (T42)' : 'the EventMeshMessage needs a topic (T42)');
+  }
+  return { topic, event: data === undefined ? { attributes } : { attributes, data } };
+}
+
+/** How an event is pushed: its own `protocoltype` extension, else CloudEvents (T52, T53: events
+ *  published over other protocols are re-encoded from the stored CloudEvent). */
+export function pushProtocolType(event: MeshEvent): ProtocolType {
+  return event.attributes[PROTOCOL_TYPE] === 'eventmeshmessage' ? 'eventmeshmessage' : 'cloudevents';
+}
+
+function validUtf8(data: Uint8Array): string | undefined {
+  try { return utf8.decode(data); } catch { return undefined; }
+}
+
+function isJsonText(text: string): boolean {
+  try { JSON.parse(text); return true; } catch { return false; }
+}
+
+/** MeshEvent → CloudEvents JSON bytes. JSON data is written verbatim (no re-serialisation),
+ *  text data as a string, anything else as data_base64 (CloudEvents JSON format §3.1). */
+export function cloudEventJson(event: MeshEvent): string {
+  const attrs = JSON.stringify(event.attributes);
+  const data = event.data;
+  if (data === undefined) return attrs;
+  const ct = typeof event.attributes.datacontenttype === 'string' ? event.attributes.datacontenttype : undefined;
+  const text = validUtf8(data);
+  let field: string;
+  if (text !== undefined && isJsonContentType(ct) && isJsonText(text)) field = `"data":${text}`;
+  else if (text !== undefined && ct !== undefined && /^\s*text\//i.test(ct)) field = `"data":${JSON.stringify(text)}`;
+  else field = `"data_base64":"${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')}"`;
+  return attrs === '{}' ? `{${field}}` : `${attrs.slice(0, -1)},${field}}`;
+}
+
+/** MeshEvent → EventMeshMessage JSON (T22 reverse mapping): properties = every extension as a
+ *  string, headers = datacontenttype, body = data as UTF-8. */
+export function eventMeshMessageJson(topic: string, event: MeshEvent): string {
+  const properties: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.attributes)) if (!CONTEXT_ATTRIBUTES.has(k)) properties[k] = String(v);
+  const ct = event.attributes.datacontenttype;
+  const headers = typeof ct === 'string' ? { datacontenttype: ct } : {};
+  const body = event.data === undefined ? '' : Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength).toString('utf8');
+  const subject = event.attributes.subject;
+  return JSON.stringify({ topic: typeof subject === 'string' ? subject : topic, properties, headers, body });
+}
+
+/** A push/response body and its header properties (T52: only `protocoltype`). */
+export function encodeMessage(topic: string, event: MeshEvent): { properties: Record<string, string>; body: string } {
+  const type = pushProtocolType(event);
+  return {
+    properties: { [PROTOCOL_TYPE]: type },
+    body: type === 'cloudevents' ? cloudEventJson(event) : eventMeshMessageJson(topic, event),
+  };
+}

@@ -1,0 +1,350 @@
+// A TypeScript client for the EventMesh TCP protocol (spec T2–T58), for evmesh or an upstream
+// EventMesh runtime: connect + HELLO, publish (pipelined, resolves on the server's ACK, bounded
+// in flight), subscribe with explicit acks, request-reply, heartbeat, automatic reconnect with
+// resubscribe. Events are MeshEvents (CloudEvents attributes + data bytes); the topic is the
+// CloudEvent subject (T42). Publishes are sent as CloudEvents JSON (`protocoltype: cloudevents`).
+import { connect, type Socket } from 'node:net';
+import { EvmeshError, isErrorCode, toEvmeshError } from '../errors.js';
+import type { MeshEvent } from '../core/types.js';
+import type { Command } from '../protocol/tcp/commands.js';
+import { encodeFrame, FrameDecoder, type Frame } from '../protocol/tcp/frame.js';
+import type { Header } from '../protocol/tcp/header.js';
+import { cloudEventJson, decodeMessage } from '../protocol/tcp/messages.js';
+import { subscriptionJson, userAgentJson, type SubscriptionItem, type UserAgent } from '../protocol/tcp/bodies.js';
+
+export interface EventMeshTcpClientOptions {
+  readonly host?: string;
+  readonly port: number;
+  /** T20: `group` and `purpose` are required; `purpose: 'sub'` to subscribe. `unack` > 0
+   *  asks evmesh for at most that many unacked pushes per partition owner. */
+  readonly userAgent: UserAgent & { readonly group: string; readonly purpose: 'pub' | 'sub' };
+  /** T29: heartbeat period (default 30 s, as the Java SDK). */
+  readonly heartbeatMs?: number;
+  /** How long a HELLO, SUBSCRIBE, publish ACK … may take (default 10 s) → EVM_TIMEOUT. */
+  readonly timeoutMs?: number;
+  /** Publishes awaiting their ACK; further publish() calls wait for a slot (default 100). */
+  readonly maxInflight?: number;
+  /** Reconnect (and re-HELLO, re-SUBSCRIBE, re-LISTEN) after a lost connection (default true). */
+  readonly reconnect?: boolean;
+  readonly reconnectDelayMs?: { readonly min: number; readonly max: number };
+  /** v1.8 length formula (T4). */
+  readonly legacyLength?: boolean;
+  /** Called with connection-level problems (lost connection, reconnect failure, handler errors). */
+  readonly onError?: (err: EvmeshError) => void;
+}
+
+export interface PushContext {
+  readonly topic: string;
+  /** The push command (ASYNC_MESSAGE_TO_CLIENT, BROADCAST_MESSAGE_TO_CLIENT, REQUEST_TO_CLIENT). */
+  readonly command: Command;
+  readonly seq: string;
+  /** Request-reply (type SYNC): sends the reply (with the request's correlation extensions) and acks. */
+  reply?(event: MeshEvent): void;
+}
+
+/** Called for each push; call `ack()` once handled — unacked events are redelivered by evmesh. */
+export type PushHandler = (event: MeshEvent, ack: () => void, ctx: PushContext) => void;
+
+export interface SubscribeOptions {
+  readonly mode?: 'CLUSTERING' | 'BROADCASTING';
+  /** SYNC: pushes are requests (REQUEST_TO_CLIENT) to answer with ctx.reply (T54). */
+  readonly type?: 'ASYNC' | 'SYNC';
+}
+
+interface Pending { resolve(f: Frame): void; reject(e: EvmeshError): void; timer: NodeJS.Timeout }
+
+const ACK_OF: Partial<Record<Command, Command>> = {
+  ASYNC_MESSAGE_TO_CLIENT: 'ASYNC_MESSAGE_TO_CLIENT_ACK',
+  BROADCAST_MESSAGE_TO_CLIENT: 'BROADCAST_MESSAGE_TO_CLIENT_ACK',
+  REQUEST_TO_CLIENT: 'REQUEST_TO_CLIENT_ACK',
+};
+const CE_PROPS = { protocoltype: 'cloudevents', protocolversion: '1.0', protocoldesc: 'tcp' };
+
+/** A failure reply's desc is `CODE: message` from evmesh; anything else is EVM_INTERNAL. */
+function replyError(h: Header): EvmeshError {
+  const desc = h.desc ?? `code ${h.code}`;
+  const m = /^(EVM_[A-Z_]+): ([\s\S]*)$/.exec(desc);
+  return m && isErrorCode(m[1]) ? new EvmeshError(m[1], m[2]!) : new EvmeshError('EVM_INTERNAL', desc);
+}
+
+export class EventMeshTcpClient {
+  private socket: Socket | undefined;
+  private decoder!: FrameDecoder;
+  private readonly pending = new Map<string, Pending>();
+  private readonly subs = new Map<string, { item: SubscriptionItem; handler: PushHandler }>();
+  private seq = 0;
+  private inflight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private writable = true;
+  private readonly drainWaiters: (() => void)[] = [];
+  private corked = false;
+  private listening = false;
+  private closing = false;
+  /** HELLO succeeded once: only then is a lost connection re-established. */
+  private ready = false;
+  private reconnecting = false;
+  private connected: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly o: Required<Omit<EventMeshTcpClientOptions, 'onError'>> & Pick<EventMeshTcpClientOptions, 'onError'>;
+
+  private constructor(options: EventMeshTcpClientOptions) {
+    this.o = {
+      host: '127.0.0.1', heartbeatMs: 30_000, timeoutMs: 10_000, maxInflight: 100, reconnect: true,
+      reconnectDelayMs: { min: 100, max: 5_000 }, legacyLength: false, ...options,
+    };
+  }
+
+  /** Connects and says HELLO (T27); rejects when the server refuses. */
+  static async connect(options: EventMeshTcpClientOptions): Promise<EventMeshTcpClient> {
+    const c = new EventMeshTcpClient(options);
+    await c.open();
+    c.ready = true;
+    return c;
+  }
+
+  /** Publishes `event` to `topic` (its subject, T42) and resolves on the server's ACK (T43);
+   *  `broadcast` sends BROADCAST_MESSAGE_TO_SERVER (T44). At most `maxInflight` are pending. */
+  async publish(topic: string, event: MeshEvent, opts: { broadcast?: boolean } = {}): Promise<void> {
+    await this.slot();
+    try {
+      const cmd = opts.broadcast ? 'BROADCAST_MESSAGE_TO_SERVER' : 'ASYNC_MESSAGE_TO_SERVER';
+      await this.call(cmd, cloudEventJson(withSubject(event, topic)), CE_PROPS);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Request-reply (T45): resolves with the reply event; the `ttl` extension carries the timeout. */
+  async request(topic: string, event: MeshEvent, timeoutMs = this.o.timeoutMs): Promise<MeshEvent> {
+    const req = withSubject({ ...event, attributes: { ...event.attributes, ttl: String(timeoutMs) } }, topic);
+    const f = await this.call('REQUEST_TO_SERVER', cloudEventJson(req), CE_PROPS, timeoutMs + 1000);
+    return decodeMessage(f.header!.properties, f.header!.seq, f.body).event;
+  }
+
+  /** SUBSCRIBE (T31) then LISTEN (T32). Needs `purpose: 'sub'`. Re-done after a reconnect. */
+  async subscribe(topic: string, opts: SubscribeOptions, handler: PushHandler): Promise<void> {
+    const item: SubscriptionItem = { topic, mode: opts.mode ?? 'CLUSTERING', type: opts.type ?? 'ASYNC' };
+    await this.call('SUBSCRIBE_REQUEST', subscriptionJson([item]));
+    this.subs.set(topic, { item, handler });
+    if (!this.listening) {
+      await this.call('LISTEN_REQUEST');
+      this.listening = true;
+    }
+  }
+
+  /** UNSUBSCRIBE (T33): removes every subscription of this connection. */
+  async unsubscribeAll(): Promise<void> {
+    await this.call('UNSUBSCRIBE_REQUEST');
+    this.subs.clear();
+  }
+
+  /** One HEARTBEAT round trip (T30); heartbeats are also sent every `heartbeatMs`. */
+  async ping(): Promise<void> {
+    await this.call('HEARTBEAT_REQUEST');
+  }
+
+  /** CLIENT_GOODBYE (T34), then close. Pending calls fail with EVM_SHUTTING_DOWN. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    const s = this.socket;
+    if (s && !s.destroyed) {
+      await this.call('CLIENT_GOODBYE_REQUEST', undefined, undefined, 2000).catch(() => {});
+      s.end();
+      s.destroy();
+    }
+    this.failAll(new EvmeshError('EVM_SHUTTING_DOWN', 'the client is closed'));
+  }
+
+  // ---- connection ----
+
+  private open(): Promise<void> {
+    this.connected = new Promise<void>((resolve, reject) => {
+      const s = connect({ host: this.o.host, port: this.o.port });
+      this.socket = s;
+      this.decoder = new FrameDecoder({ legacyLength: this.o.legacyLength });
+      this.writable = true;
+      s.setNoDelay(true);
+      s.on('data', (chunk: Buffer) => this.onData(chunk));
+      s.on('drain', () => { this.writable = true; for (const w of this.drainWaiters.splice(0)) w(); });
+      s.on('error', () => { /* close follows */ });
+      s.once('close', () => this.onClose(s));
+      s.once('connect', () => {
+        this.hello().then(resolve, (err) => { s.destroy(); reject(err); });
+      });
+      s.once('close', () => reject(new EvmeshError('EVM_UNAVAILABLE', `connection to ${this.o.host}:${this.o.port} closed`)));
+    });
+    return this.connected;
+  }
+
+  private async hello(): Promise<void> {
+    await this.call('HELLO_REQUEST', userAgentJson({ version: '1.0', ...this.o.userAgent }));
+    clearInterval(this.heartbeat);
+    // T29: a heartbeat without reply in `timeoutMs` drops the connection (then reconnect).
+    this.heartbeat = setInterval(() => {
+      this.call('HEARTBEAT_REQUEST').catch(() => this.socket?.destroy());
+    }, this.o.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private onClose(s: Socket): void {
+    if (s !== this.socket) return;
+    clearInterval(this.heartbeat);
+    this.failAll(new EvmeshError('EVM_UNAVAILABLE', 'the connection was lost'));
+    this.listening = false;
+    if (this.closing || !this.o.reconnect || !this.ready || this.reconnecting) return;
+    this.o.onError?.(new EvmeshError('EVM_UNAVAILABLE', 'connection lost; reconnecting'));
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    this.reconnecting = true;
+    try {
+      await this.reconnectLoop();
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    let delay = this.o.reconnectDelayMs.min;
+    while (!this.closing) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.closing) return;
+      try {
+        await this.open();
+        // T29: re-HELLO (done), re-SUBSCRIBE, re-LISTEN.
+        for (const { item } of this.subs.values()) await this.call('SUBSCRIBE_REQUEST', subscriptionJson([item]));
+        if (this.subs.size > 0) { await this.call('LISTEN_REQUEST'); this.listening = true; }
+        return;
+      } catch (err) {
+        this.o.onError?.(toEvmeshError(err));
+        this.socket?.destroy();
+        delay = Math.min(delay * 2, this.o.reconnectDelayMs.max);
+      }
+    }
+  }
+
+  private failAll(err: EvmeshError): void {
+    for (const [seq, p] of this.pending) { clearTimeout(p.timer); this.pending.delete(seq); p.reject(err); }
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  // ---- frames ----
+
+  private call(cmd: Command, body?: string, properties: Record<string, string> = {}, timeoutMs = this.o.timeoutMs): Promise<Frame> {
+    const s = this.socket;
+    if (this.closing && cmd !== 'CLIENT_GOODBYE_REQUEST') return Promise.reject(new EvmeshError('EVM_SHUTTING_DOWN', 'the client is closed'));
+    if (!s || s.destroyed) return Promise.reject(new EvmeshError('EVM_UNAVAILABLE', 'not connected'));
+    const seq = String(++this.seq);
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq);
+        reject(new EvmeshError('EVM_TIMEOUT', `${cmd} got no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(seq, {
+        timer,
+        reject,
+        resolve: (f) => (f.header!.code === 0 ? resolve(f) : reject(replyError(f.header!))),
+      });
+      this.write(s, encodeFrame({ cmd, code: 0, seq, properties }, body, { legacyLength: this.o.legacyLength }));
+    });
+  }
+
+  private write(s: Socket, frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(() => { this.corked = false; s.uncork(); });
+    }
+    if (!s.write(frame)) this.writable = false;
+  }
+
+  /** Backpressure: a publish waits for an in-flight slot and for the socket to drain. */
+  private async slot(): Promise<void> {
+    while (this.inflight >= this.o.maxInflight) await new Promise<void>((r) => this.slotWaiters.push(r));
+    this.inflight++;
+    if (!this.writable) await new Promise<void>((r) => this.drainWaiters.push(r));
+    if (this.connected) await this.connected.catch(() => {});
+  }
+
+  private release(): void {
+    this.inflight--;
+    this.slotWaiters.shift()?.();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.decoder.push(chunk);
+    for (;;) {
+      let f: Frame | undefined;
+      try {
+        f = this.decoder.next();
+      } catch (err) {
+        this.o.onError?.(toEvmeshError(err));
+        this.socket?.destroy();
+        return;
+      }
+      if (f === undefined) return;
+      this.onFrame(f);
+    }
+  }
+
+  private onFrame(f: Frame): void {
+    const h = f.header;
+    if (h?.cmd === undefined) return;
+    const ackCmd = ACK_OF[h.cmd];
+    if (ackCmd !== undefined) return this.onPush(h, ackCmd, f.body);
+    if (h.cmd === 'SERVER_GOODBYE_REQUEST') return; // T35: the server closes; reconnect follows
+    if (h.seq === undefined) return;
+    const p = this.pending.get(h.seq);
+    if (!p) return; // T48: unknown seq is noise
+    this.pending.delete(h.seq);
+    clearTimeout(p.timer);
+    p.resolve(f);
+  }
+
+  private onPush(h: Header, ackCmd: Command, body: Uint8Array | undefined): void {
+    const seq = h.seq ?? '';
+    const s = this.socket!;
+    let acked = false;
+    const ack = (): void => {
+      if (acked || s.destroyed) return;
+      acked = true;
+      this.write(s, encodeFrame({ cmd: ackCmd, code: 0, seq, properties: {} }, undefined, { legacyLength: this.o.legacyLength }));
+    };
+    if (h.code !== 0) { this.o.onError?.(replyError(h)); return; } // T53: not decodable; evmesh redelivers
+    let event: MeshEvent;
+    try {
+      event = decodeMessage({ protocoltype: 'cloudevents', ...h.properties }, seq, body).event;
+    } catch (err) {
+      this.o.onError?.(toEvmeshError(err));
+      return;
+    }
+    const topic = typeof event.attributes.subject === 'string' ? event.attributes.subject : '';
+    const sub = this.subs.get(topic) ?? [...this.subs.values()][0];
+    if (!sub) return;
+    const ctx: PushContext = { topic, command: h.cmd!, seq };
+    if (h.cmd === 'REQUEST_TO_CLIENT') {
+      (ctx as { reply?: (ev: MeshEvent) => void }).reply = (reply: MeshEvent) => {
+        ack();
+        // T46: the reply carries the request's correlation extensions so evmesh can route it.
+        const attrs = { ...reply.attributes };
+        for (const k of ['correlationid', 'replyto']) if (event.attributes[k] !== undefined) attrs[k] = event.attributes[k]!;
+        if (attrs.subject === undefined) attrs.subject = topic;
+        const frame = encodeFrame({ cmd: 'RESPONSE_TO_SERVER', code: 0, seq: String(++this.seq), properties: CE_PROPS },
+          cloudEventJson({ ...reply, attributes: attrs }), { legacyLength: this.o.legacyLength });
+        if (!s.destroyed) this.write(s, frame);
+      };
+    }
+    try {
+      sub.handler(event, ack, ctx);
+    } catch (err) {
+      this.o.onError?.(toEvmeshError(err));
+    }
+  }
+}
+
+function withSubject(event: MeshEvent, topic: string): MeshEvent {
+  return event.attributes.subject === topic ? event : { ...event, attributes: { ...event.attributes, subject: topic } };
+}

@@ -1,0 +1,166 @@
+// evmesh binary protocol codec (src/protocol/binary): annotated byte fixtures parsed, encoded,
+// round-tripped and fed one byte at a time; framing errors; a bounded fuzz run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EvmeshError } from '../../src/errors.js';
+import { FrameDecoder, type RawFrame } from '../../src/protocol/binary/frame-decoder.js';
+import { FrameWriter } from '../../src/protocol/binary/frame-writer.js';
+import { F, PREAMBLE } from '../../src/protocol/binary/frames.js';
+import { HeaderCodec, checkStructures } from '../../src/protocol/binary/header-codec.js';
+import { parseFrame, type Frame } from '../../src/protocol/binary/parse.js';
+import { FIXTURES, readHex, type Fixture } from '../fixtures/binary/fixtures.js';
+import { fuzz } from '../../scripts/fuzz-binary.js';
+
+const MAX = 4 * 1024 * 1024;
+
+function decodeAll(fx: Fixture, bytes: Uint8Array, chunk = bytes.length): Frame[] {
+  const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: fx.preamble });
+  const codec = new HeaderCodec(fx.structures);
+  const raws: RawFrame[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) raws.push(...dec.push(bytes.subarray(i, i + chunk)));
+  assert.ok(dec.idle, 'nothing left over');
+  return raws.map((r) => parseFrame(r, codec));
+}
+
+function plain(frames: Frame[]): unknown[] {
+  return frames.map((f) => ({
+    type: f.type,
+    header: f.header,
+    ...(f.data ? { data: f.data.map((d) => (d === undefined ? null : Buffer.from(d).toString())) } : {}),
+  }));
+}
+
+function encode(fx: Fixture): Buffer {
+  const w = new FrameWriter(new HeaderCodec(fx.structures));
+  if (fx.preamble) w.preamble();
+  for (const f of fx.frames) w.frame(f.type, f.header, f.data?.map((d) => (d === null ? undefined : Buffer.from(d))));
+  return w.take()!;
+}
+
+for (const fx of FIXTURES) {
+  test(`fixture ${fx.file}: parses to the expected frames`, () => {
+    assert.deepEqual(plain(decodeAll(fx, readHex(fx.file))), fx.frames.map((f) => ({ ...f })));
+  });
+  test(`fixture ${fx.file}: encodes to exactly its bytes, and round-trips`, () => {
+    const bytes = readHex(fx.file);
+    assert.equal(encode(fx).toString('hex'), bytes.toString('hex'));
+    assert.deepEqual(plain(decodeAll(fx, encode(fx))), plain(decodeAll(fx, bytes)));
+  });
+  test(`fixture ${fx.file}: fed one byte at a time (and in 3-byte chunks) gives the same frames`, () => {
+    const bytes = readHex(fx.file);
+    const whole = plain(decodeAll(fx, bytes));
+    assert.deepEqual(plain(decodeAll(fx, bytes, 1)), whole);
+    assert.deepEqual(plain(decodeAll(fx, bytes, 3)), whole);
+  });
+}
+
+test('every proper prefix of a frame yields no frame and no error', () => {
+  const fx = FIXTURES.find((f) => f.file === 'publish-2.hex')!;
+  const bytes = readHex(fx.file);
+  for (let n = 0; n < bytes.length; n++) {
+    const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: false });
+    assert.deepEqual(dec.push(bytes.subarray(0, n)), [], `prefix ${n}`);
+  }
+});
+
+test('a frame inside one chunk is returned as views of it (no copy of payloads)', () => {
+  const bytes = readHex('publish-2.hex');
+  const [raw] = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(bytes);
+  assert.equal(raw!.payload.buffer, bytes.buffer);
+  const f = parseFrame(raw!, new HeaderCodec());
+  assert.equal(f.data![0]!.buffer, bytes.buffer);
+});
+
+function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number; chunk?: number } = {}): EvmeshError {
+  const dec = new FrameDecoder({ maxFrameBytes: opts.max ?? MAX, preamble: opts.preamble ?? false });
+  const chunk = opts.chunk ?? bytes.length;
+  try {
+    for (let i = 0; i < bytes.length; i += chunk) {
+      for (const raw of dec.push(bytes.subarray(i, i + chunk))) parseFrame(raw, new HeaderCodec());
+    }
+  } catch (err) {
+    assert.ok(err instanceof EvmeshError, `EvmeshError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('no error');
+}
+
+const frame = (type: number, header: Uint8Array, payload: Uint8Array = new Uint8Array(0)): Buffer => {
+  const b = Buffer.alloc(9 + header.length + payload.length);
+  b.writeUInt32BE(5 + header.length + payload.length, 0);
+  b[4] = type;
+  b.writeUInt32BE(header.length, 5);
+  b.set(header, 9);
+  b.set(payload, 9 + header.length);
+  return b;
+};
+
+test('bad preamble: wrong magic → EVM_BAD_FRAME, wrong version → EVM_UNSUPPORTED (also byte by byte)', () => {
+  for (const chunk of [undefined, 1]) {
+    assert.equal(decodeError(Buffer.from('EVMX\x01'), { preamble: true, chunk }).code, 'EVM_BAD_FRAME');
+    const e = decodeError(Buffer.from('EVMB\x07'), { preamble: true, chunk });
+    assert.equal(e.code, 'EVM_UNSUPPORTED');
+    assert.match(e.message, /version 7/);
+  }
+  assert.deepEqual(new FrameDecoder({ maxFrameBytes: MAX, preamble: true }).push(PREAMBLE), []);
+});
+
+test('bad lengths: below 5 → EVM_BAD_FRAME; above maxFrameBytes → EVM_TOO_LARGE before the body arrives', () => {
+  assert.equal(decodeError(Buffer.from([0, 0, 0, 4, F.HEARTBEAT, 0, 0, 0])).code, 'EVM_BAD_FRAME');
+  for (const chunk of [undefined, 1]) {
+    const e = decodeError(Buffer.from([0, 0, 0x10, 0x01]), { max: 4096, chunk }); // 4 KiB + 1 + 4 claimed
+    assert.equal(e.code, 'EVM_TOO_LARGE');
+    assert.equal(decodeError(Buffer.from([0xff, 0xff, 0xff, 0xff]), { chunk }).code, 'EVM_TOO_LARGE');
+  }
+  // exactly at the limit is fine
+  const ok = frame(F.HEARTBEAT, new Uint8Array(0), new Uint8Array(0));
+  assert.equal(new FrameDecoder({ maxFrameBytes: ok.length, preamble: false }).push(ok).length, 1);
+});
+
+test('unknown frame type, header longer than the frame, malformed header → EVM_BAD_FRAME', () => {
+  assert.match(decodeError(frame(0x99, new Uint8Array(0))).message, /unknown frame type 0x99/);
+  const b = frame(F.HEARTBEAT, new Uint8Array(0));
+  b.writeUInt32BE(1, 5); // hlen 1, but nothing follows
+  assert.equal(decodeError(b).code, 'EVM_BAD_FRAME');
+  assert.equal(decodeError(frame(F.PUBLISH, Buffer.from([0xc1]))).code, 'EVM_BAD_FRAME'); // 0xc1: never used in msgpack
+  assert.equal(decodeError(frame(F.PUBLISH, Buffer.from([0x92, 0x01]))).code, 'EVM_BAD_FRAME'); // truncated array
+  assert.equal(decodeError(frame(F.PUBLISH, Buffer.from([0x01, 0x02]))).code, 'EVM_BAD_FRAME'); // trailing bytes
+});
+
+test('event payloads must match the header: missing, extra or overlong data → EVM_BAD_FRAME', () => {
+  const codec = new HeaderCodec();
+  const h = Buffer.from(codec.encode({ id: 1, topic: 't', events: [{}, {}] }));
+  assert.match(decodeError(frame(F.PUBLISH, h, Buffer.from([0, 0, 0, 0]))).message, /fewer than 2/);
+  assert.match(decodeError(frame(F.PUBLISH, h, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 9]))).message, /after the last/);
+  assert.match(decodeError(frame(F.PUBLISH, h, Buffer.from([0, 0, 0, 9, 0, 0, 0, 0]))).message, /exceeds the payload/);
+  assert.match(decodeError(frame(F.HEARTBEAT, new Uint8Array(0), Buffer.from([1]))).message, /unexpected payload/);
+  assert.match(decodeError(frame(F.PUBLISH, Buffer.from(codec.encode({ id: 1, topic: 't' })))).message, /events/);
+});
+
+test('after an error the decoder keeps failing with it', () => {
+  const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: true });
+  assert.throws(() => dec.push(Buffer.from('XX')), { code: 'EVM_BAD_FRAME' });
+  assert.throws(() => dec.push(PREAMBLE), { code: 'EVM_BAD_FRAME' });
+});
+
+test('header structures: HELLO lists are checked; unknown shapes are defined inline and decode anywhere', () => {
+  assert.deepEqual(checkStructures(undefined), []);
+  assert.throws(() => checkStructures('x'), { code: 'EVM_BAD_REQUEST' });
+  assert.throws(() => checkStructures([['a', 'a']]), { code: 'EVM_BAD_REQUEST' });
+  assert.throws(() => checkStructures([[]]), { code: 'EVM_BAD_REQUEST' });
+  assert.throws(() => checkStructures(Array.from({ length: 30 }, () => ['a'])), { code: 'EVM_BAD_REQUEST' });
+  const value = { zz: 1, list: [{ a: 1, b: 'x' }, { a: 2, b: 'y' }], n: 100 };
+  const a = new HeaderCodec([['x']]);
+  const bytes = Buffer.from(a.encode(value));
+  assert.deepEqual(new HeaderCodec().decode(bytes), value);
+  assert.deepEqual(new HeaderCodec([['q', 'r']]).decode(bytes), value);
+  // A record of a connection structure is not understood by a codec without it.
+  const rec = Buffer.from(new HeaderCodec([['x', 'y']]).encode({ x: 1, y: 2 }));
+  assert.throws(() => new HeaderCodec().decode(rec), { code: 'EVM_BAD_FRAME' });
+});
+
+test('fuzz (bounded): 20k mutated fixtures raise nothing but EvmeshError', () => {
+  const r = fuzz(20_000, 1);
+  assert.equal(r.inputs, 20_000);
+  assert.ok(r.frames > 0 && r.errors > 0, JSON.stringify(r));
+});
