@@ -21,6 +21,14 @@ const SCENARIOS: Record<string, { about: string; run: Scenario }> = {
     about: 'in-process publish → deliver across 2 worker-thread shards',
     run: async (d) => (await import('./scenarios/pubsub.js')).pubsubScenario(d),
   },
+  'tcp-binary': {
+    about: 'evmesh binary protocol: batched publish from 16 connections vs raw TCP sink; publish → push latency at 50k/s',
+    run: async (d) => (await import('./scenarios/tcp-binary.js')).tcpBinaryScenario(d),
+  },
+  'tcp-eventmesh': {
+    about: 'EventMesh TCP protocol: pipelined publish from 16 connections',
+    run: async (d) => (await import('./scenarios/tcp-eventmesh.js')).tcpEventMeshScenario(d),
+  },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',
     run: async () => (await import('./scenarios/idle-rss.js')).idleRssScenario(),

@@ -50,13 +50,16 @@ export function partitionForKey(key: string, partitions: number): number {
   return positiveHash(key) % partitions;
 }
 
-/** The routing key of an event: `partitionkey` (stringified), else `subject`, else undefined. */
-export function partitionKeyOf(ev: MeshEvent): string | undefined {
+/** The routing key of an event published to `topic`: `partitionkey` (stringified), else
+ *  `subject` — unless the subject is the topic name itself, as EventMesh clients send it (spec
+ *  T42, G*: the topic travels as the subject), where keying on it would put a whole topic in one
+ *  partition — else undefined (round robin). */
+export function partitionKeyOf(ev: MeshEvent, topic?: string): string | undefined {
   const a = ev.attributes;
   const pk = a.partitionkey;
   if (pk !== undefined) return String(pk);
   const subject = a.subject;
-  return typeof subject === 'string' ? subject : undefined;
+  return typeof subject === 'string' && subject !== topic ? subject : undefined;
 }
 
 /** The shard that owns (topic, partition). `topicHash` = positiveHash(topic), cached by callers. */
@@ -69,7 +72,7 @@ export class Partitioner {
   private readonly roundRobin = new Map<string, number>();
 
   partitionOf(topic: string, partitions: number, ev: MeshEvent): number {
-    const key = partitionKeyOf(ev);
+    const key = partitionKeyOf(ev, topic);
     if (key !== undefined) return partitionForKey(key, partitions);
     const next = this.roundRobin.get(topic) ?? 0;
     this.roundRobin.set(topic, (next + 1) % 1073741824);

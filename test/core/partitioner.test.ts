@@ -49,3 +49,10 @@ test('Partitioner: partitionkey, else subject, else round robin per topic', () =
   assert.deepEqual([0, 1, 2, 3].map(() => p.partitionOf('t', 3, ev({}))), [0, 1, 2, 0]);
   assert.deepEqual([0, 1].map(() => p.partitionOf('u', 3, ev({}))), [0, 1], 'per topic');
 });
+
+test('Partitioner: a subject equal to the topic (EventMesh clients, T42) is not a key: round robin', () => {
+  const p = new Partitioner();
+  const ev = (a: Record<string, string>) => ({ attributes: { specversion: '1.0', id: 'x', source: 's', type: 't', ...a } });
+  assert.deepEqual([0, 1, 2, 3].map(() => p.partitionOf('orders', 3, ev({ subject: 'orders' }))), [0, 1, 2, 0]);
+  assert.equal(p.partitionOf('orders', 12, ev({ subject: 'a-little-bit-longer-string' })), 11, 'another subject still keys');
+});
