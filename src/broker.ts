@@ -13,7 +13,7 @@ import { fromStructuredJson } from './protocol/cloudevents-json.js';
 import type { PluginSpec } from './shard/plugin.js';
 import type { ShardData, ShardReady } from './shard/entry.js';
 import { Supervisor } from './shard/supervisor.js';
-import { pickFreePort } from './shard/reuseport.js';
+import { claimPort } from './shard/reuseport.js';
 import { TCP_PROTOCOLS } from './protocol/tcp-protocols.js';
 
 export interface BrokerPorts {
@@ -58,9 +58,16 @@ function builtinPlugins(): { spec: PluginSpec; port: 'tcp' }[] {
 
 export async function startBroker(config: EvmeshConfig, options: BrokerOptions = {}): Promise<RunningBroker> {
   const builtins = builtinPlugins();
-  // Port 0 is resolved here once, so that every shard binds the same port.
+  // Each shard port is checked (and port 0 resolved) once here, so that every shard binds the
+  // same free port.
   const ports0 = { ...config.ports };
-  for (const b of builtins) if (ports0[b.port] === 0) ports0[b.port] = await pickFreePort(config.host);
+  for (const b of builtins) {
+    try {
+      ports0[b.port] = await claimPort(config.host, ports0[b.port]);
+    } catch (err) {
+      throw new EvmeshError('EVM_UNAVAILABLE', `${b.port} port ${config.host}:${ports0[b.port]}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   config = { ...config, ports: ports0 };
   const log = options.log ?? ((line: string) => process.stderr.write(`evmesh: ${line}\n`));
   const storage = storageFor(config);

@@ -44,14 +44,17 @@ export function listenShared(server: Server, { host, port, backlog = 511 }: List
   });
 }
 
-/** Resolves port 0 once, on the main thread, so every shard binds the same port: asks the
- *  kernel for a free port and releases it (another process could take it in between — port 0
- *  is for tests and ephemeral brokers). */
-export function pickFreePort(host: string): Promise<number> {
+/** SO_REUSEPORT lets a second broker (same user) bind a port that one already serves, and the
+ *  kernel would then split connections between the two. So the main thread first checks the
+ *  port with a plain, exclusive listen — it fails with EADDRINUSE if anything holds the port,
+ *  reuseport or not — and releases it before the shards bind. Resolves with the port (port 0:
+ *  a free one the kernel picked; another process could take it in between — port 0 is for
+ *  tests and ephemeral brokers). */
+export function claimPort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen({ host, port: 0, exclusive: true }, () => {
+    s.listen({ host, port, exclusive: true }, () => {
       const address = s.address();
       s.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
