@@ -19,7 +19,8 @@ const SPEC_STRING_ATTRS = new Set(['specversion', 'id', 'source', 'type', 'datac
 export const MAX_ATTRIBUTE_NAME = 255;
 const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
 /** Optional spec attributes whose format only the schema checks. */
-const FORMAT_ATTRS = ['time', 'dataschema', 'datacontenttype', 'subject'] as const;
+const FORMAT_ATTRS = ['time', 'dataschema'] as const;
+const NONEMPTY_ATTRS = ['datacontenttype', 'subject'] as const;
 /** `source` values that already passed the schema (producers reuse a handful): skipping the
  *  schema for events with no other formatted attribute saves ~0.4 µs/event. Bounded. */
 const validSources = new Set<string>();
@@ -93,8 +94,12 @@ export function validateEvent(ev: unknown): MeshEvent {
     for (const name in attrs) { const v = attrs[name]; if (v !== undefined && v !== null) out[name] = v as AttrValue; }
   }
   // Formats (source uri-reference, dataschema uri, time date-time, non-empty optional strings).
+  // `datacontenttype` and `subject` (strings, checked above) only need to be non-empty, so the
+  // schema runs for them only when they are empty (it words the error); EventMesh TCP events all
+  // carry a subject (T42), and running the schema for it was ~1 µs/event (docs/core.md).
   let needSchema = !validSources.has(out.source as string);
   for (let i = 0; i < FORMAT_ATTRS.length && !needSchema; i++) if (out[FORMAT_ATTRS[i]!] !== undefined) needSchema = true;
+  for (let i = 0; i < NONEMPTY_ATTRS.length && !needSchema; i++) if (out[NONEMPTY_ATTRS[i]!] === '') needSchema = true;
   if (needSchema) checkSchema(out);
   return dropped ? { attributes: out, data: data as Uint8Array | undefined } : (ev as MeshEvent);
 }

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { EvmeshError, isErrorCode, toEvmeshError } from '../errors.js';
 import type { MeshEvent } from '../core/types.js';
 import type { Command } from '../protocol/tcp/commands.js';
-import { encodeFrame, FrameDecoder, type Frame } from '../protocol/tcp/frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame } from '../protocol/tcp/frame.js';
 import type { Header } from '../protocol/tcp/header.js';
 import { cloudEventJson, decodeMessage } from '../protocol/tcp/messages.js';
 import { subscriptionJson, userAgentJson, type SubscriptionItem, type UserAgent } from '../protocol/tcp/bodies.js';
@@ -77,7 +77,9 @@ export class EventMeshTcpClient {
   private readonly slotWaiters: (() => void)[] = [];
   private writable = true;
   private readonly drainWaiters: (() => void)[] = [];
-  private corked = false;
+  /** Frames written this tick (to outSocket), sent by flushOut. */
+  private out: FrameWriter;
+  private outSocket: Socket | undefined;
   private listening = false;
   private closing = false;
   /** HELLO succeeded once: only then is a lost connection re-established. */
@@ -92,6 +94,7 @@ export class EventMeshTcpClient {
       host: '127.0.0.1', heartbeatMs: 30_000, timeoutMs: 10_000, maxInflight: 100, reconnect: true,
       reconnectDelayMs: { min: 100, max: 5_000 }, legacyLength: false, ...options,
     };
+    this.out = new FrameWriter(this.o.legacyLength);
   }
 
   /** Connects and says HELLO (T27); rejects when the server refuses. */
@@ -151,6 +154,7 @@ export class EventMeshTcpClient {
     const s = this.socket;
     if (s && !s.destroyed) {
       await this.call('CLIENT_GOODBYE_REQUEST', undefined, undefined, 2000).catch(() => {});
+      this.flushOut();
       s.end();
       s.destroy();
     }
@@ -248,18 +252,27 @@ export class EventMeshTcpClient {
         reject,
         resolve: (f) => (f.header!.code === 0 ? resolve(f) : reject(replyError(f.header!))),
       });
-      this.write(s, encodeFrame({ cmd, code: 0, seq, properties }, body, { legacyLength: this.o.legacyLength }));
+      this.write(s, { cmd, code: 0, seq, properties }, body);
     });
   }
 
-  private write(s: Socket, frame: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(() => { this.corked = false; s.uncork(); });
-    }
-    if (!s.write(frame)) this.writable = false;
+  /** Frames written in one tick go out as one socket.write (FrameWriter; see session.ts). */
+  private write(s: Socket, header: Header, body?: string, max = DEFAULT_MAX_FRAME_BYTES): void {
+    if (this.outSocket !== s) { this.flushOut(); this.outSocket = s; }
+    const first = this.out.bytes === 0;
+    this.out.add(header, body, max); // may throw EVM_TOO_LARGE: nothing written
+    if (first) process.nextTick(this.flushOut);
   }
+
+  private readonly flushOut = (): void => {
+    const s = this.outSocket;
+    if (this.out.bytes === 0 || s === undefined) return;
+    const bytes = this.out.take();
+    if (s.destroyed) { this.out.release(true); return; }
+    const ok = s.write(bytes);
+    this.out.release(s.writableLength === 0);
+    if (!ok && s === this.socket) this.writable = false;
+  };
 
   /** Backpressure: a publish waits for an in-flight slot and for the socket to drain. */
   private async slot(): Promise<void> {
@@ -311,7 +324,7 @@ export class EventMeshTcpClient {
     const ack = (): void => {
       if (acked || s.destroyed) return;
       acked = true;
-      this.write(s, encodeFrame({ cmd: ackCmd, code: 0, seq, properties: {} }, undefined, { legacyLength: this.o.legacyLength }));
+      this.write(s, { cmd: ackCmd, code: 0, seq, properties: {} });
     };
     if (h.code !== 0) { this.o.onError?.(replyError(h)); return; } // T53: not decodable; evmesh redelivers
     let event: MeshEvent;
@@ -332,9 +345,8 @@ export class EventMeshTcpClient {
         const attrs = { ...reply.attributes };
         for (const k of ['correlationid', 'replyto']) if (event.attributes[k] !== undefined) attrs[k] = event.attributes[k]!;
         if (attrs.subject === undefined) attrs.subject = topic;
-        const frame = encodeFrame({ cmd: 'RESPONSE_TO_SERVER', code: 0, seq: String(++this.seq), properties: CE_PROPS },
-          cloudEventJson({ ...reply, attributes: attrs }), { legacyLength: this.o.legacyLength });
-        if (!s.destroyed) this.write(s, frame);
+        const body = cloudEventJson({ ...reply, attributes: attrs });
+        if (!s.destroyed) this.write(s, { cmd: 'RESPONSE_TO_SERVER', code: 0, seq: String(++this.seq), properties: CE_PROPS }, body, DEFAULT_MAX_FRAME_BYTES);
       };
     }
     try {

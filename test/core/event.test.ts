@@ -40,6 +40,9 @@ test('formats via the cloudevents schema: time RFC 3339, dataschema URI, source 
   bad({ ...base, dataschema: 'not a uri' }, /dataschema/);
   bad({ ...base, source: 'has space' }, /source/);
   bad({ ...base, subject: '' }, /subject/);
+  // Non-empty subject/datacontenttype skip the schema (cached source); empty ones still fail.
+  assert.ok(validateEvent({ attributes: { ...base, subject: 's', datacontenttype: 'application/octet-stream' } }));
+  bad({ ...base, subject: 's', datacontenttype: '' }, /datacontenttype/);
 });
 
 test('null/undefined attributes are dropped (absent)', () => {

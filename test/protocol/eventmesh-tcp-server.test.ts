@@ -310,6 +310,35 @@ test('pipelining: 500 publishes written at once are all acked with their own seq
   assert.equal(seqs.size, 0);
 });
 
+test('pipelining: publishes of one read go to core as a batch; an invalid event among them fails alone, the others are acked; other commands keep their place', async () => {
+  const t = topic();
+  const sub = await subscriber(t, 'g-batch');
+  const c = await publisher();
+  const { encodeFrame } = await import('../../src/protocol/tcp/frame.js');
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 20; i++) {
+    const ev = i === 7 ? { ...cloudEvent(t, i), id: '' } : cloudEvent(t, i); // 7: invalid (empty id)
+    frames.push(encodeFrame({ cmd: 'ASYNC_MESSAGE_TO_SERVER', code: 0, seq: `b${i}`, properties: CE_PROPS }, JSON.stringify(ev)));
+    if (i === 10) frames.push(encodeFrame({ cmd: 'HEARTBEAT_REQUEST', code: 0, seq: 'hb', properties: {} }));
+  }
+  c.write(Buffer.concat(frames));
+  const codes = new Map<string, number>();
+  for (let i = 0; i < 20; i++) {
+    const r = await c.take((f) => f.header.cmd === 'ASYNC_MESSAGE_TO_SERVER_ACK');
+    codes.set(r.header.seq!, r.header.code);
+  }
+  assert.equal((await c.reply('HEARTBEAT_RESPONSE', 'hb')).header.code, 0);
+  for (let i = 0; i < 20; i++) assert.equal(codes.get(`b${i}`) === 0, i !== 7, `seq b${i}`);
+  // The 19 valid events are stored once each.
+  const got = new Set<string>();
+  while (got.size < 19) {
+    const p = await sub.take((f) => f.header.cmd === 'ASYNC_MESSAGE_TO_CLIENT');
+    got.add(JSON.parse(p.body!).id);
+    sub.send('ASYNC_MESSAGE_TO_CLIENT_ACK', { seq: p.header.seq! });
+  }
+  assert.equal(got.size, 19);
+});
+
 test('flow control: pushes to a connection are bounded by its credit (UserAgent.unack → maxInflight): nothing more until acks', async () => {
   const t = topic();
   const sub = await subscriber(t, 'gCredit', 'CLUSTERING', 'ASYNC', { unack: 2 });

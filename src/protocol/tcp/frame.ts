@@ -40,20 +40,81 @@ const utf8 = new TextEncoder();
 
 /** Header + body → one frame. Throws EVM_TOO_LARGE above maxFrameBytes (T6). */
 export function encodeFrame(header: Header, body?: Uint8Array | string, opts: FrameOptions = {}): Buffer {
-  const h = Buffer.from(headerJson(header), 'utf8');
-  const b = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const bodyLen = b === undefined ? 0 : b.byteLength;
-  const total = PREFIX_BYTES + h.length + bodyLen;
+  // Header and string bodies are written straight into the frame (no intermediate Buffer per
+  // part): one allocation per frame, from Node's pool for frames under 4 KiB.
+  const h = headerJson(header);
+  const hLen = Buffer.byteLength(h, 'utf8');
+  const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+  const total = PREFIX_BYTES + hLen + bodyLen;
   const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   if (total > max) throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${max}`, { bytes: total, limit: max });
   const out = Buffer.allocUnsafe(total);
   SIGNATURE.copy(out, 0);
-  out.writeUInt32BE(opts.legacyLength ? 8 + h.length + bodyLen : 13 + h.length + bodyLen, 13);
-  out.writeUInt32BE(h.length, 17);
-  h.copy(out, PREFIX_BYTES);
-  if (b !== undefined) out.set(b, PREFIX_BYTES + h.length);
+  out.writeUInt32BE(opts.legacyLength ? 8 + hLen + bodyLen : 13 + hLen + bodyLen, 13);
+  out.writeUInt32BE(hLen, 17);
+  out.write(h, PREFIX_BYTES, hLen, 'utf8');
+  if (body !== undefined) {
+    if (typeof body === 'string') out.write(body, PREFIX_BYTES + hLen, bodyLen, 'utf8');
+    else out.set(body, PREFIX_BYTES + hLen);
+  }
   return out;
 }
+
+/** Frames of one tick encoded back to back into one buffer and sent with ONE socket write
+ *  (session.ts, the SDK). Measured (docs/protocol-eventmesh-tcp.md "Numbers"): a Buffer and a
+ *  stream write per ~100-byte ACK or ~1.6 KiB publish cost the client ~20% GC and the shards a
+ *  visible share of writev/stream bookkeeping. The buffer is reused for the next tick when the
+ *  socket took the whole write synchronously (`writableLength` 0 afterwards), else a new one is
+ *  allocated, so a buffer the socket still holds is never overwritten. */
+export class FrameWriter {
+  private buf: Buffer | undefined;
+  private pos = 0;
+
+  constructor(private readonly legacy: boolean) {}
+
+  /** Bytes added since the last take(). */
+  get bytes(): number { return this.pos; }
+
+  /** Appends one frame; throws EVM_TOO_LARGE (and appends nothing) when it exceeds `max`. */
+  add(header: Header, body: Uint8Array | string | undefined, max: number): void {
+    const h = headerJson(header);
+    const hLen = Buffer.byteLength(h, 'utf8');
+    const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+    const total = PREFIX_BYTES + hLen + bodyLen;
+    if (total > max) throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${max}`, { bytes: total, limit: max });
+    const at = this.pos;
+    let buf = this.buf;
+    if (buf === undefined || at + total > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(WRITER_MIN_BYTES, 2 * (buf?.length ?? 0), at + total));
+      if (buf !== undefined && at > 0) buf.copy(next, 0, 0, at);
+      this.buf = buf = next;
+    }
+    SIGNATURE.copy(buf, at);
+    buf.writeUInt32BE(this.legacy ? 8 + hLen + bodyLen : 13 + hLen + bodyLen, at + 13);
+    buf.writeUInt32BE(hLen, at + 17);
+    buf.write(h, at + PREFIX_BYTES, hLen, 'utf8');
+    if (body !== undefined) {
+      if (typeof body === 'string') buf.write(body, at + PREFIX_BYTES + hLen, bodyLen, 'utf8');
+      else buf.set(body, at + PREFIX_BYTES + hLen);
+    }
+    this.pos = at + total;
+  }
+
+  /** The frames added so far (a view of the buffer); call release() after writing it. */
+  take(): Buffer {
+    const out = this.buf!.subarray(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+
+  /** After the write of take()'s view: `reusable` = the socket no longer holds it. */
+  release(reusable: boolean): void {
+    if (!reusable || (this.buf !== undefined && this.buf.length > WRITER_KEEP_BYTES)) this.buf = undefined;
+  }
+}
+
+const WRITER_MIN_BYTES = 4 * 1024;
+const WRITER_KEEP_BYTES = 256 * 1024;
 
 /** Text → bytes (exported for callers that build bodies). */
 export function utf8Bytes(s: string): Uint8Array {

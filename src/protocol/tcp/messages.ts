@@ -104,10 +104,13 @@ export function cloudEventJson(event: MeshEvent): string {
   const data = event.data;
   if (data === undefined) return attrs;
   const ct = typeof event.attributes.datacontenttype === 'string' ? event.attributes.datacontenttype : undefined;
-  const text = validUtf8(data);
+  // Decode as text only when the content type can use it (binary data goes straight to base64).
+  const json = isJsonContentType(ct);
+  const textType = !json && ct !== undefined && /^\s*text\//i.test(ct);
+  const text = json || textType ? validUtf8(data) : undefined;
   let field: string;
-  if (text !== undefined && isJsonContentType(ct) && isJsonText(text)) field = `"data":${text}`;
-  else if (text !== undefined && ct !== undefined && /^\s*text\//i.test(ct)) field = `"data":${JSON.stringify(text)}`;
+  if (text !== undefined && json && isJsonText(text)) field = `"data":${text}`;
+  else if (text !== undefined && textType) field = `"data":${JSON.stringify(text)}`;
   else field = `"data_base64":"${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')}"`;
   return attrs === '{}' ? `{${field}}` : `${attrs.slice(0, -1)},${field}}`;
 }

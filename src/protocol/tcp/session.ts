@@ -3,7 +3,8 @@
 // Reading: frames are pulled from an incremental decoder one at a time, and pulling stops
 // (socket paused) while the connection has `maxPendingPublishes` publishes in flight or the
 // socket's write buffer is full — so neither a fast producer nor a slow reader makes the broker
-// buffer unbounded data. Writing: frames written in one tick are coalesced (cork/uncork).
+// buffer unbounded data. Writing: frames written in one tick go out as one socket write
+// (FrameWriter); publishes of one read go to core as one publishBatch per topic.
 // Pushes are bounded by core's credit (subscribe `maxInflight`): each push stays unacked in core
 // until the client's *_ACK arrives (unlike upstream, T56/T58), and pushes that cannot be written
 // yet (before LISTEN, or while the socket is full) wait in a queue bounded by that credit.
@@ -13,7 +14,7 @@ import type { Delivery, MeshEvent, Subscription } from '../../core/types.js';
 import type { ProtocolContext, Session } from '../types.js';
 import { parseSubscription, parseUserAgent, type SubscriptionItem, type UserAgent } from './bodies.js';
 import { OP_FAIL, OP_SUCCESS, replyCommand, type Command } from './commands.js';
-import { encodeFrame, FrameDecoder, type Frame, type FrameOptions } from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame, type FrameOptions } from './frame.js';
 import type { Header } from './header.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 
@@ -31,6 +32,8 @@ const CORRELATION_ID = 'correlationid';
 const REPLY_TO = 'replyto';
 /** How long drain() waits for in-flight publishes before closing anyway. */
 const DRAIN_WAIT_MS = 5_000;
+/** Pushes stop being encoded in a tick once this many bytes wait for the socket write. */
+const OUT_BATCH_BYTES = 256 * 1024;
 
 interface SubEntry { readonly item: SubscriptionItem; subscription: Subscription | undefined; closed: boolean }
 interface Push { readonly entry: SubEntry; readonly delivery: Delivery }
@@ -55,10 +58,13 @@ export class EventMeshTcpSession implements Session {
   private ending = false;
   private paused = true;
   private writable = true;
-  private corked = false;
+  /** Frames written this tick, sent by flushOut. */
+  private readonly out: FrameWriter;
   private pendingPublishes = 0;
   private pendingRequests = 0;
   private readonly publishWaiters: (() => void)[] = [];
+  /** Publishes decoded in the current pump(), per topic (flushPublishes). */
+  private readonly batch = new Map<string, { headers: Header[]; events: MeshEvent[] }>();
   private readonly subs = new Map<string, SubEntry>();
   private readonly pushQueue: Push[] = [];
   private readonly inflight = new Map<string, Inflight>();
@@ -70,6 +76,7 @@ export class EventMeshTcpSession implements Session {
 
   constructor(private readonly socket: Socket, first: Buffer, private readonly ctx: ProtocolContext, private readonly o: SessionOptions) {
     this.decoder = new FrameDecoder(o);
+    this.out = new FrameWriter(o.legacyLength ?? false);
     this.decoder.push(first);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => { this.onClose(); resolve(); }));
     socket.on('error', () => { /* 'close' follows */ });
@@ -110,16 +117,20 @@ export class EventMeshTcpSession implements Session {
   }
 
   private pump(): void {
-    while (!this.blocked()) {
-      let frame: Frame | undefined;
-      try {
-        frame = this.decoder.next();
-      } catch (err) {
-        this.protocolError(toEvmeshError(err));
-        return;
+    try {
+      while (!this.blocked()) {
+        let frame: Frame | undefined;
+        try {
+          frame = this.decoder.next();
+        } catch (err) {
+          this.protocolError(toEvmeshError(err));
+          return;
+        }
+        if (frame === undefined) return;
+        this.dispatch(frame);
       }
-      if (frame === undefined) return;
-      this.dispatch(frame);
+    } finally {
+      this.flushPublishes();
     }
     this.updateFlow();
   }
@@ -139,6 +150,8 @@ export class EventMeshTcpSession implements Session {
       return;
     }
     const cmd = h.cmd;
+    // Publishes collected so far go to core before any other command (order is kept).
+    if (cmd !== 'ASYNC_MESSAGE_TO_SERVER' && cmd !== 'BROADCAST_MESSAGE_TO_SERVER') this.flushPublishes();
     try {
       if (this.ua === undefined && cmd !== 'HELLO_REQUEST') {
         // T26: before HELLO only HELLO is processed; everything else gets its reply with a failure.
@@ -249,18 +262,51 @@ export class EventMeshTcpSession implements Session {
 
   // ---- publishing (T41–T46) ----
 
+  /** Collects the publish; pump() hands the publishes of one read to core per topic as one
+   *  publishBatch (flushPublishes). Measured (docs/protocol-eventmesh-tcp.md "Numbers"): one
+   *  core.publish per frame cost ~6 promises and closures per event. */
   private publish(h: Header, body: Uint8Array | undefined): void {
     const { topic, event } = decodeMessage(h.properties, h.seq, body);
-    const cmd = h.cmd!;
     this.pendingPublishes++;
-    this.ctx.client.publish(topic, event).then(
-      () => this.reply(h, replyCommand(cmd)), // T43/T44: ACK without body (allowed by T43)
-      (err) => this.fail(h, toEvmeshError(err)),
-    ).finally(() => this.publishDone());
+    let b = this.batch.get(topic);
+    if (b === undefined) { b = { headers: [], events: [] }; this.batch.set(topic, b); }
+    b.headers.push(h);
+    b.events.push(event);
   }
 
-  private publishDone(): void {
-    this.pendingPublishes--;
+  private flushPublishes(): void {
+    if (this.batch.size === 0) return;
+    const max = this.ctx.config.limits.maxBatchEvents;
+    for (const [topic, b] of this.batch) {
+      for (let i = 0; i < b.events.length; i += max) {
+        const hs = b.headers.slice(i, i + max), evs = b.events.slice(i, i + max);
+        if (evs.length === 1) { this.publishOne(topic, hs[0]!, evs[0]!); continue; }
+        this.ctx.client.publishBatch(topic, evs).then(
+          () => { for (const h of hs) this.reply(h, replyCommand(h.cmd!)); this.publishDone(hs.length); },
+          (err) => {
+            const e = toEvmeshError(err);
+            // A batch with an invalid event is refused whole before anything is queued: the
+            // events go again one by one, so each frame gets its own answer.
+            if (e.code === 'EVM_BAD_EVENT' || e.code === 'EVM_TOO_LARGE') {
+              for (let k = 0; k < hs.length; k++) { this.pendingPublishes++; this.publishOne(topic, hs[k]!, evs[k]!); }
+            } else for (const h of hs) this.fail(h, e);
+            this.publishDone(hs.length);
+          },
+        );
+      }
+    }
+    this.batch.clear();
+  }
+
+  private publishOne(topic: string, h: Header, event: MeshEvent): void {
+    this.ctx.client.publish(topic, event).then(
+      () => this.reply(h, replyCommand(h.cmd!)), // T43/T44: ACK without body (allowed by T43)
+      (err) => this.fail(h, toEvmeshError(err)),
+    ).finally(() => this.publishDone(1));
+  }
+
+  private publishDone(n: number): void {
+    this.pendingPublishes -= n;
     if (this.pendingPublishes === 0) for (const w of this.publishWaiters.splice(0)) w();
     this.updateFlow();
   }
@@ -329,16 +375,14 @@ export class EventMeshTcpSession implements Session {
   }
 
   private flushPushes(): void {
-    while (this.listening && this.writable && !this.closed && this.pushQueue.length > 0) {
+    while (this.listening && this.writable && !this.closed && this.pushQueue.length > 0 && this.out.bytes < OUT_BATCH_BYTES) {
       const { entry, delivery } = this.pushQueue.shift()!;
       if (entry.closed) continue;
       const cmd = pushCommand(entry.item);
       const seq = String(++this.pushSeq); // T52: decimal counter
-      let msg: { properties: Record<string, string>; body: string };
-      let frame: Buffer;
       try {
-        msg = encodeMessage(delivery.topic, delivery.event);
-        frame = encodeFrame({ cmd, code: OP_SUCCESS, seq, properties: msg.properties }, msg.body, this.o);
+        const msg = encodeMessage(delivery.topic, delivery.event);
+        this.write({ cmd, code: OP_SUCCESS, seq, properties: msg.properties }, msg.body, this.o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
       } catch (err) {
         // T53: a push that cannot be encoded goes out with a failure code and no body; it stays
         // unacked in core (redelivered, then dead-lettered).
@@ -349,7 +393,6 @@ export class EventMeshTcpSession implements Session {
       const cid = typeof correlationId === 'string' ? correlationId : undefined;
       this.inflight.set(seq, { delivery, correlationId: cid });
       if (cid !== undefined) this.requestsByCorrelation.set(cid, seq);
-      this.write(frame);
     }
   }
 
@@ -387,28 +430,35 @@ export class EventMeshTcpSession implements Session {
 
   private send(header: Header, body?: string): void {
     if (this.closed) return;
-    this.write(encodeFrame(header, body, { ...this.o, maxFrameBytes: Number.MAX_SAFE_INTEGER }));
+    this.write(header, body, Number.MAX_SAFE_INTEGER); // replies are never refused for size
   }
 
-  private write(frame: Buffer): void {
+  /** Frames written in one tick go out as ONE socket.write (FrameWriter, frame.ts). */
+  private write(header: Header, body: Uint8Array | string | undefined, max: number): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
-    }
-    if (!this.socket.write(frame) && this.writable) {
+    const first = this.out.bytes === 0;
+    this.out.add(header, body, max); // may throw EVM_TOO_LARGE: nothing written, nothing scheduled
+    if (first) process.nextTick(this.flushOut);
+  }
+
+  private readonly flushOut = (): void => {
+    if (this.out.bytes === 0) return;
+    const bytes = this.out.take();
+    if (this.socket.destroyed || !this.socket.writable) { this.out.release(true); return; }
+    const ok = this.socket.write(bytes);
+    this.out.release(this.socket.writableLength === 0);
+    if (!ok && this.writable) {
       this.writable = false;
       this.updateFlow();
-    }
-  }
+    } else if (ok && this.pushQueue.length > 0) this.flushPushes(); // stopped at OUT_BATCH_BYTES
+  };
 
   /** Flush what is written, then close the connection. */
   private end(): void {
     if (this.ending && this.socket.writableEnded) return;
     this.ending = true;
     this.updateFlow();
-    if (this.corked) process.nextTick(() => this.socket.end());
+    if (this.out.bytes > 0) process.nextTick(() => this.socket.end()); // after flushOut
     else this.socket.end();
     // A peer that does not close its side within the idle timeout is cut off.
     setTimeout(() => this.socket.destroy(), Math.min(this.o.idleTimeoutMs, 30_000)).unref();
