@@ -286,7 +286,7 @@ export class PartitionOwner {
     const part = c.part;
     for (;;) {
       if (c.closed) return;
-      const m = c.pickMember();
+      const m = c.pickMember(this.o.nodeId);
       if (!m) return;
       let p = c.takeWaiting();
       while (p && p.state !== WAITING) p = c.takeWaiting();

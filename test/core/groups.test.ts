@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cluster, FakeClock, ev, settle, until } from './harness.js';
 import type { Delivery } from '../../src/core/types.js';
+import { ownerOf } from '../../src/core/partitioner.js';
 
 test('CLUSTERING: each event reaches exactly one of 3 members, spread across them', async () => {
   const c = await Cluster.start({ shards: 2 });
@@ -268,5 +269,29 @@ test('a group that loses its last member resumes after its acked prefix even whi
     await closing;
     await settle();
     assert.deepEqual(second.map((d) => d.offset), [4, 5]);
+  } finally { await c.close(); }
+});
+
+test('CLUSTERING locality: an owner delivers to the member on its own shard while it has credit, others get the overflow', async () => {
+  const c = await Cluster.start({ shards: 2, defaultPartitions: 4 });
+  try {
+    const got: Delivery[][] = [[], []];
+    for (const node of [0, 1]) {
+      await c.client(node).subscribe({ topic: 't', group: 'g', maxInflight: 1000 }, (d) => { got[node]!.push(d); d.ack(); });
+    }
+    await c.client(2).publishBatch('t', Array.from({ length: 200 }, (_, i) => ev(`e${i}`)));
+    await until(() => got[0]!.length + got[1]!.length === 200, 3000, '200 deliveries');
+    for (const node of [0, 1]) {
+      assert.ok(got[node]!.length > 0);
+      for (const d of got[node]!) assert.equal(ownerOf('t', d.partition, 2), node, `partition ${d.partition} delivered on its owner's shard`);
+    }
+    // A member without credit left: the other shard's member takes the overflow.
+    const held: Delivery[] = [];
+    const spill: Delivery[] = [];
+    await c.client(0).subscribe({ topic: 'u', group: 'g', maxInflight: 2 }, (d) => held.push(d));
+    await c.client(1).subscribe({ topic: 'u', group: 'g', maxInflight: 1000 }, (d) => { spill.push(d); d.ack(); });
+    await c.client(2).publishBatch('u', Array.from({ length: 40 }, (_, i) => ev(`u${i}`)));
+    await until(() => held.length + spill.length === 40, 3000, '40 deliveries');
+    assert.ok(spill.some((d) => ownerOf('u', d.partition, 2) === 0), 'shard 0 spilled to the member on shard 1');
   } finally { await c.close(); }
 });
