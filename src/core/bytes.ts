@@ -67,6 +67,16 @@ export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/** A buffer at least twice as large with room for `extra` bytes after the first `used`, which
+ *  are copied over (the growable writers: ByteWriter, the binary protocol's FrameWriter). */
+export function growBuffer(buf: Buffer, used: number, extra: number): Buffer {
+  let size = Math.max(buf.length * 2, 64);
+  while (size < used + extra) size *= 2;
+  const next = Buffer.allocUnsafe(size);
+  buf.copy(next, 0, 0, used);
+  return next;
+}
+
 export function corrupt(what: string): EvmeshError {
   return new EvmeshError('EVM_CORRUPT', `malformed bytes: ${what}`);
 }
@@ -108,12 +118,7 @@ export class ByteWriter {
   }
 
   ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    if (this.pos + extra > this.buf.length) this.buf = growBuffer(this.buf, this.pos, extra);
   }
 
   u8(v: number): void {

@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { FRAME_OVERHEAD, NO_DATA, PREAMBLE } from './frames.js';
 import type { HeaderCodec } from './header-codec.js';
+import { growBuffer } from '../../core/bytes.js';
 
 const INITIAL_BYTES = 16 * 1024;
 
@@ -21,12 +22,7 @@ export class FrameWriter {
   }
 
   private ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + extra) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    if (this.pos + extra > this.buf.length) this.buf = growBuffer(this.buf, this.pos, extra);
   }
 
   preamble(): void {
