@@ -123,16 +123,6 @@ function readValue(r: ByteReader, tag: number): AttrValue {
   }
 }
 
-function skipValue(r: ByteReader, tag: number): void {
-  switch (tag) {
-    case T_STRING: { const n = r.varint(); if (n > r.remaining) throw corrupt('truncated (string)'); r.pos += n; return; }
-    case T_INT: r.varint(); return;
-    case T_FLOAT: if (r.remaining < 8) throw corrupt('truncated (f64)'); r.pos += 8; return;
-    case T_TRUE: case T_FALSE: return;
-    default: throw corrupt(`attribute value tag ${tag}`);
-  }
-}
-
 /** Decodes bytes produced by encodeEvent. `data` is a view into `bytes` (no copy). Any
  *  malformed or truncated input throws EVM_CORRUPT. */
 export function decodeEvent(bytes: Uint8Array): MeshEvent {
@@ -148,20 +138,4 @@ export function decodeEvent(bytes: Uint8Array): MeshEvent {
   if (flags & FLAG_DATA) data = r.bytes();
   r.end();
   return data === undefined ? { attributes } : { attributes, data };
-}
-
-/** The routing key of an encoded event without decoding it: `partitionkey` (as a string),
- *  else `subject`, else undefined (partitioner.ts partitionKeyOf). */
-export function peekPartitionKey(bytes: Uint8Array): string | undefined {
-  const r = new ByteReader(bytes);
-  const { count } = readHeader(r);
-  let subject: string | undefined;
-  for (let i = 0; i < count; i++) {
-    const name = readName(r);
-    const tag = r.u8();
-    if (name === 'partitionkey') return String(readValue(r, tag));
-    if (tag === T_STRING && name === 'subject') subject = r.str();
-    else skipValue(r, tag);
-  }
-  return subject;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeEvent, encodeEvent, encodedSize, peekPartitionKey } from '../../src/core/codec.js';
+import { decodeEvent, encodeEvent, encodedSize } from '../../src/core/codec.js';
 import { EvmeshError } from '../../src/errors.js';
 import type { MeshEvent } from '../../src/core/types.js';
 
@@ -89,14 +89,5 @@ test('bounded fuzz: random mutations and random bytes decode or throw EVM_CORRUP
     } catch (e) {
       assert.ok(e instanceof EvmeshError && e.code === 'EVM_CORRUPT', `input ${Buffer.from(input).toString('hex')}: ${String(e)}`);
     }
-    try { peekPartitionKey(input); } catch (e) { assert.ok(e instanceof EvmeshError && e.code === 'EVM_CORRUPT'); }
   }
-});
-
-test('peekPartitionKey: partitionkey (stringified) wins over subject; none → undefined', () => {
-  const mk = (extra: Record<string, string | number | boolean>) => encodeEvent({ attributes: { specversion: '1.0', id: 'a', source: 's', type: 't', ...extra } });
-  assert.equal(peekPartitionKey(mk({ subject: 'sub' })), 'sub');
-  assert.equal(peekPartitionKey(mk({ subject: 'sub', partitionkey: 'pk' })), 'pk');
-  assert.equal(peekPartitionKey(mk({ partitionkey: 42 })), '42');
-  assert.equal(peekPartitionKey(mk({})), undefined);
 });
