@@ -13,6 +13,7 @@ import { crc32c } from '../../native.js';
 import type { FsyncPolicy } from '../types.js';
 import { closeFd, fdatasync, fsyncDir, isErrno, openFd, writeFileDurably, writevAt } from './io.js';
 import { readU64, writeU64 } from './record-batch.js';
+import { GroupCommit } from './group-commit.js';
 
 const HEADER = 18; // len + crc + offset + groupLen
 const COMPACT_MIN_BYTES = 64 * 1024;
@@ -53,10 +54,7 @@ interface PendingCommit {
 }
 
 export class OffsetsLog {
-  private queue: PendingCommit[] = [];
-  private scheduled = false;
-  private writing = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly commits = new GroupCommit<PendingCommit>((group) => this.writeGroup(group));
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private failure: EvmeshError | undefined;
@@ -98,20 +96,10 @@ export class OffsetsLog {
   commit(group: string, offset: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     const record = encodeCommit(group, offset);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ group, offset, record, resolve, reject });
-      if (!this.writing && !this.scheduled) {
-        this.scheduled = true;
-        process.nextTick(() => void this.writeLoop());
-      }
-    });
+    return new Promise((resolve, reject) => this.commits.push({ group, offset, record, resolve, reject }));
   }
 
-  private async writeLoop(): Promise<void> {
-    this.scheduled = false;
-    this.writing = true;
-    const group = this.queue;
-    this.queue = [];
+  private async writeGroup(group: PendingCommit[]): Promise<void> {
     try {
       if (this.failure) throw this.failure;
       const bufs = group.map((c) => c.record);
@@ -128,12 +116,6 @@ export class OffsetsLog {
     } catch (err) {
       this.failure ??= new EvmeshError('EVM_STORAGE', `${this.path}: ${err instanceof Error ? err.message : String(err)}`);
       for (const c of group) c.reject(this.failure);
-    } finally {
-      this.writing = false;
-      if (this.queue.length > 0) {
-        this.scheduled = true;
-        process.nextTick(() => void this.writeLoop());
-      } else for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -147,7 +129,7 @@ export class OffsetsLog {
     if (this.syncTimer) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
-      if (!this.writing) void this.sync().catch(() => {});
+      if (!this.commits.busy) void this.sync().catch(() => {});
       else this.scheduleSync();
     }, this.intervalMs);
     this.syncTimer.unref();
@@ -180,13 +162,8 @@ export class OffsetsLog {
     this.dirty = false;
   }
 
-  private drain(): Promise<void> {
-    if (!this.writing && !this.scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
   async flush(): Promise<void> {
-    await this.drain();
+    await this.commits.idle();
     await this.sync();
   }
 

@@ -12,6 +12,7 @@ import type { ResolvedLogOptions } from './options.js';
 import { BATCH_HEADER_SIZE, BatchEncoder, RECORD_HEADER_SIZE, batchSize, checkBatch, peekBatch, readU64 } from './record-batch.js';
 import { SEGMENT_NAME, Segment, segmentBaseName } from './segment.js';
 import { scanBatches, scanSegment } from './segment-scan.js';
+import { GroupCommit } from './group-commit.js';
 
 interface PendingAppend {
   readonly values: readonly Uint8Array[];
@@ -35,13 +36,10 @@ const COPY_BELOW = 4096;
 export class Partition {
   private readonly segments: Segment[] = [];
   private readonly readCache: Segment[] = [];
-  private queue: PendingAppend[] = [];
+  private readonly appends = new GroupCommit<PendingAppend>((group) => this.writeAppends(group));
   /** Next offset to assign; offsets below `end` are written and acknowledged. */
   private nextOffset = 0;
   private ackedEnd = 0;
-  private scheduled = false;
-  private writing = false;
-  private idleWaiters: (() => void)[] = [];
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private syncInFlight: Promise<void> | undefined;
@@ -122,23 +120,11 @@ export class Partition {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       const stageBytes = values.length === 0 ? 0 : BatchEncoder.stageBytes(values, COPY_BELOW);
-      this.queue.push({ values, timestamp, size, stageBytes, baseOffset: -1, resolve, reject });
-      this.kick();
+      this.appends.push({ values, timestamp, size, stageBytes, baseOffset: -1, resolve, reject });
     });
   }
 
-  private kick(): void {
-    if (this.writing || this.scheduled) return;
-    this.scheduled = true;
-    // nextTick runs after the current promise jobs: every append made in this tick joins the group.
-    process.nextTick(() => void this.writeLoop());
-  }
-
-  private async writeLoop(): Promise<void> {
-    this.scheduled = false;
-    this.writing = true;
-    const group = this.queue;
-    this.queue = [];
+  private async writeAppends(group: PendingAppend[]): Promise<void> {
     try {
       if (this.failure) throw this.failure;
       await this.writeGroup(group);
@@ -146,10 +132,6 @@ export class Partition {
     } catch (err) {
       const e = this.fail(err);
       for (const a of group) a.reject(e);
-    } finally {
-      this.writing = false;
-      if (this.queue.length > 0) this.kick();
-      else for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -239,15 +221,9 @@ export class Partition {
     await this.syncInFlight;
   }
 
-  /** Resolves when every append queued so far is written. */
-  private drain(): Promise<void> {
-    if (!this.writing && !this.scheduled && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
   /** Makes everything appended so far durable. */
   async flush(): Promise<void> {
-    await this.drain();
+    await this.appends.idle();
     await this.syncActive();
     if (this.failure) throw this.failure;
   }
@@ -507,7 +483,7 @@ export class Partition {
   /** Flushes (fsync + index of the active segment) and closes every file. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.drain();
+    await this.appends.idle();
     this.closed = true;
     await this.retention;
     if (this.syncTimer) clearTimeout(this.syncTimer);
