@@ -14,7 +14,7 @@ import { ownerOf, Partitioner } from './partitioner.js';
 import { Publisher } from './publisher.js';
 import { CORRELATION_ID, parseReplyTo, REPLY_TO, replyToAddress, RequestReply } from './request-reply.js';
 import { LocalMember, Subscriber } from './subscriber.js';
-import { checkTopicName, TOPIC_AUTO, TOPIC_CREATE, TOPIC_ENSURE, TopicRegistry, type TopicInfo } from './topic-registry.js';
+import { checkTopicName, TOPIC_AUTO, TOPIC_CREATE, TOPIC_ENSURE, TopicRegistry } from './topic-registry.js';
 import type { Client, Delivery, MeshEvent, Mesh, PublishResult, StartPosition, SubscribeOptions, Subscription } from './types.js';
 
 export interface CoreOptions {
@@ -232,11 +232,6 @@ export class Core {
     return size;
   }
 
-  private async topicFor(topic: string): Promise<TopicInfo> {
-    checkTopicName(topic);
-    return this.topics.get(topic) ?? this.topics.resolve(topic, TOPIC_AUTO);
-  }
-
   private checkOpen(): void {
     if (this.closed || this.draining) throw new EvmeshError('EVM_SHUTTING_DOWN', `node ${this.nodeId} is shutting down`);
   }
@@ -333,7 +328,7 @@ export class Core {
       maxAttempts: positiveInt(options.maxAttempts, 'maxAttempts', this.o.maxAttempts),
       home: this.nodeId,
     };
-    const info = await this.topicFor(options.topic);
+    const info = this.topics.get(options.topic) ?? await this.topics.resolve(options.topic, TOPIC_AUTO);
     const owners = new Set<number>();
     for (let p = 0; p < info.partitions; p++) owners.add(ownerOf(info.name, p, this.o.shards, info.hash));
     const member = new LocalMember(spec, [...owners].sort((a, b) => a - b), onDelivery);
