@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Builds evmesh: the TypeScript (tsc → dist/) and the native addon (node-gyp → native/build/).
+// Builds evmesh: the TypeScript (tsc → dist/), the native addon (node-gyp → native/build/) and
+// node-rdkafka's binding (its own install script is denied in package.json allowScripts because
+// it would let node-gyp download headers; here it builds against the running node's headers).
 // Runs from `npm ci` (prepare), `npm test` and `npm run bench`. The addon is built against the
 // running node's own headers and never downloads anything; if it fails to build, evmesh still
 // runs on its TypeScript fallbacks (src/native.ts) and this script says so.
@@ -31,4 +33,24 @@ if (!tsOnly || !existsSync(addon)) {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   if (!ok) console.error('evmesh build: native addon not built; the TypeScript fallbacks will be used');
+}
+
+// node-rdkafka compiles its bundled librdkafka (~2 min on 2 cores), once per install.
+const rdkafkaDir = join(root, 'node_modules/node-rdkafka');
+const rdkafka = join(rdkafkaDir, 'build/Release/node-librdkafka.node');
+if (existsSync(rdkafkaDir) && !existsSync(rdkafka)) {
+  const nodedir = process.env.npm_config_nodedir || dirname(dirname(process.execPath));
+  const gyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
+  // librdkafka's ./configure runs as a gyp action that races the compile under --jobs 2 ("No
+  // rule to make target ../deps/librdkafka/config.h"); running it first makes the build ordered.
+  const ok = run(process.execPath, ['util/configure.js'], { cwd: rdkafkaDir, stdio: ['ignore', 'ignore', 'inherit'] }) &&
+    run(process.execPath, [gyp, 'rebuild', '--nodedir', nodedir, '--jobs', '2', '--loglevel', 'warn'], {
+    cwd: rdkafkaDir,
+    env: { ...process.env, npm_config_nodedir: nodedir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (!ok) {
+    console.error('evmesh build: node-rdkafka failed to build; storage "kafka" is unavailable');
+    process.exit(1);
+  }
 }

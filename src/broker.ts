@@ -12,7 +12,7 @@ import { EvmeshError, type WireError } from './errors.js';
 import { fromStructuredJson } from './protocol/cloudevents-json.js';
 import type { PluginSpec } from './shard/plugin.js';
 import type { ShardData, ShardReady } from './shard/entry.js';
-import { Supervisor } from './shard/supervisor.js';
+import { Supervisor, type ShardAnswer } from './shard/supervisor.js';
 import { claimPort } from './shard/reuseport.js';
 import { TCP_PROTOCOLS } from './protocol/tcp-protocols.js';
 
@@ -32,6 +32,9 @@ export interface RunningBroker {
   client(): Client;
   /** What each shard's plugins reported when ready, by shard id. */
   shardInfo(): unknown[][];
+  /** Asks every shard a named query (PluginContext.onQuery; built in: 'core.stats'); one answer
+   *  per shard, errors included (a down shard answers EVM_UNAVAILABLE). */
+  queryShards(name: string, arg?: unknown, options?: { timeoutMs?: number }): Promise<ShardAnswer[]>;
   /** Stop accepting, drain in-flight work, flush + fsync storage, stop shards. Idempotent. */
   stop(): Promise<void>;
 }
@@ -49,10 +52,14 @@ export interface BrokerOptions {
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const ENTRY = new URL(`./shard/entry${EXT}`, import.meta.url);
 
+type ShardPort = 'tcp' | 'http' | 'grpc';
+const plugin = (path: string, port: ShardPort): { spec: PluginSpec; port: ShardPort } =>
+  ({ spec: { url: new URL(`${path}${EXT}`, import.meta.url).href }, port });
+
 /** The protocol listeners every shard runs, with the config key of each one's port. */
-function builtinPlugins(): { spec: PluginSpec; port: 'tcp' }[] {
-  const list: { spec: PluginSpec; port: 'tcp' }[] = [];
-  if (TCP_PROTOCOLS.length > 0) list.push({ spec: { url: new URL(`./protocol/tcp-listener${EXT}`, import.meta.url).href }, port: 'tcp' });
+function builtinPlugins(): { spec: PluginSpec; port: ShardPort }[] {
+  const list: { spec: PluginSpec; port: ShardPort }[] = [];
+  if (TCP_PROTOCOLS.length > 0) list.push(plugin('./protocol/tcp-listener', 'tcp'));
   return list;
 }
 
@@ -138,6 +145,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
     config,
     client: () => client,
     shardInfo: () => supervisor.readyInfo().map((r) => (r as ShardReady | undefined)?.info ?? []),
+    queryShards: (name, arg, opts) => supervisor.query(name, arg, opts),
     stop() {
       stopping ??= (async () => {
         accepting = false;

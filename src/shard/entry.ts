@@ -2,6 +2,7 @@
 // Core, and the configured plugins (protocol adapters, load generators), run under the
 // supervisor's lifecycle (worker-host.ts).
 import { Core } from '../core/core.js';
+import { EvmeshError } from '../errors.js';
 import type { EvmeshConfig } from '../config/schema.js';
 import { coreSettings, storageFor } from '../broker-options.js';
 import type { PluginInstance, PluginSpec, ShardPlugin } from './plugin.js';
@@ -20,6 +21,12 @@ export interface ShardReady {
 let core: Core | undefined;
 const plugins: PluginInstance[] = [];
 let storageClose: (() => Promise<void>) | undefined;
+const queries = new Map<string, (arg: unknown) => unknown>();
+
+function onQuery(name: string, handler: (arg: unknown) => unknown): void {
+  if (queries.has(name)) throw new EvmeshError('EVM_CONFLICT', `query '${name}' is answered twice`);
+  queries.set(name, handler);
+}
 
 const app: ShardApp = {
   async start(ctx) {
@@ -29,11 +36,13 @@ const app: ShardApp = {
     storageClose = () => storage.close();
     core = new Core({ ...coreSettings(config), mesh: ctx.mesh, storage });
     await core.start();
+    const c = core;
+    onQuery('core.stats', () => c.stats());
     const ports: Record<string, number> = {};
     const info: unknown[] = [];
     for (const spec of specs) {
       const mod = (await import(spec.url)) as { default: ShardPlugin };
-      const inst = await mod.default.start({ nodeId: ctx.nodeId, shards: ctx.shards, config, client: core.client(), options: spec.options });
+      const inst = await mod.default.start({ nodeId: ctx.nodeId, shards: ctx.shards, config, client: core.client(), options: spec.options, onQuery });
       plugins.push(inst);
       Object.assign(ports, inst.ports);
       info.push(inst.info);
@@ -53,6 +62,11 @@ const app: ShardApp = {
   },
   onPeerReset(nodeId) {
     core?.peerReset(nodeId);
+  },
+  query(name, arg) {
+    const handler = queries.get(name);
+    if (handler === undefined) throw new EvmeshError('EVM_UNSUPPORTED', `unknown shard query '${name}' (known: ${[...queries.keys()].join(', ')})`);
+    return handler(arg);
   },
 };
 

@@ -11,6 +11,9 @@ export interface PluginContext {
   readonly client: Client;
   /** The plugin's own options from PluginSpec.options. */
   readonly options: unknown;
+  /** Answers the supervisor's named query (RunningBroker.queryShards) in this shard, e.g.
+   *  'tcp.clients'. Names are unique per shard; the value must be cloneable. */
+  onQuery(name: string, handler: (arg: unknown) => unknown): void;
 }
 
 export interface PluginInstance {

@@ -7,6 +7,7 @@
 //   drain                 stop taking work fatal {error}   start/drain/close failed; exits non-zero
 //   stop                  close and exit 0 app {data}      app-level control message
 //   app {data}            app-level control message
+//   query {id,name,arg}   ask the shard    answer {id,value|error}  reply to a query
 import type { WireError } from '../errors.js';
 import type { MeshLayout, PeerRings } from './mesh-layout.js';
 import type { FlushMode } from './ring-mesh.js';
@@ -15,13 +16,15 @@ export type ToWorker =
   | { readonly t: 'relink'; readonly peer: number; readonly rings: PeerRings }
   | { readonly t: 'drain' }
   | { readonly t: 'stop' }
-  | { readonly t: 'app'; readonly data: unknown };
+  | { readonly t: 'app'; readonly data: unknown }
+  | { readonly t: 'query'; readonly id: number; readonly name: string; readonly arg: unknown };
 
 export type FromWorker =
   | { readonly t: 'ready'; readonly info: unknown }
   | { readonly t: 'drained' }
   | { readonly t: 'fatal'; readonly error: WireError }
-  | { readonly t: 'app'; readonly data: unknown };
+  | { readonly t: 'app'; readonly data: unknown }
+  | { readonly t: 'answer'; readonly id: number; readonly value?: unknown; readonly error?: WireError };
 
 /** What a shard worker receives as workerData. */
 export interface ShardWorkerData {

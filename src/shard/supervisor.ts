@@ -58,7 +58,14 @@ interface Slot {
   restarts: number[];
   restartTimer: NodeJS.Timeout | undefined;
   drained: (() => void) | undefined;
+  /** Queries sent to this incarnation awaiting its answer, by query id. */
+  answers: Map<number, (answer: ShardAnswer) => void>;
 }
+
+/** One shard's answer to Supervisor.query: its value, or the error it (or its absence) gave. */
+export type ShardAnswer =
+  | { readonly shard: number; readonly value: unknown; readonly error?: undefined }
+  | { readonly shard: number; readonly error: WireError };
 
 export class Supervisor extends EventEmitter {
   private readonly policy: RestartPolicy;
@@ -69,6 +76,7 @@ export class Supervisor extends EventEmitter {
   private opts: StartOptions | undefined;
   private appHandler: ((nodeId: number, data: unknown) => void) | undefined;
   private stopping = false;
+  private nextQueryId = 1;
   private startWaiter: { resolve(): void; reject(err: EvmeshError): void } | undefined;
 
   constructor(options: SupervisorOptions = {}) {
@@ -107,7 +115,7 @@ export class Supervisor extends EventEmitter {
       throw err;
     }
     for (let id = 0; id < opts.shards; id++) {
-      this.slots.push({ nodeId: id, worker: undefined, ready: false, readyInfo: undefined, lastError: undefined, restarts: [], restartTimer: undefined, drained: undefined });
+      this.slots.push({ nodeId: id, worker: undefined, ready: false, readyInfo: undefined, lastError: undefined, restarts: [], restartTimer: undefined, drained: undefined, answers: new Map() });
     }
     const allReady = new Promise<void>((resolve, reject) => { this.startWaiter = { resolve, reject }; });
     for (const slot of this.slots) this.spawn(slot);
@@ -138,6 +146,29 @@ export class Supervisor extends EventEmitter {
   /** Sends an app-level control message to a shard (ShardApp.onMainMessage). False if it is down. */
   postToWorker(nodeId: number, data: unknown): boolean {
     return this.postTo(this.slots[nodeId], { t: 'app', data });
+  }
+
+  /** Asks every shard the named query (ShardApp.query) and resolves with one answer per shard,
+   *  in node order. A shard that is down, crashes meanwhile or does not answer within
+   *  `timeoutMs` gives an EVM_UNAVAILABLE / EVM_TIMEOUT error answer; this never rejects. */
+  query(name: string, arg?: unknown, { timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<ShardAnswer[]> {
+    return Promise.all(this.slots.map((slot) => new Promise<ShardAnswer>((resolve) => {
+      const shard = slot.nodeId;
+      if (slot.worker === undefined || !slot.ready) {
+        resolve({ shard, error: new EvmeshError('EVM_UNAVAILABLE', `shard ${shard} is not running`).toWire() });
+        return;
+      }
+      const id = this.nextQueryId++;
+      const timer = setTimeout(() => {
+        slot.answers.delete(id);
+        resolve({ shard, error: new EvmeshError('EVM_TIMEOUT', `shard ${shard} did not answer '${name}' within ${timeoutMs} ms`).toWire() });
+      }, timeoutMs);
+      slot.answers.set(id, (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+      this.postTo(slot, { t: 'query', id, name, arg });
+    })));
   }
 
   /** Drains every shard (bounded), then stops them; workers still running when `timeoutMs` has
@@ -214,6 +245,12 @@ export class Supervisor extends EventEmitter {
       case 'app':
         this.appHandler?.(slot.nodeId, msg.data);
         break;
+      case 'answer': {
+        const done = slot.answers.get(msg.id);
+        slot.answers.delete(msg.id);
+        done?.(msg.error === undefined ? { shard: slot.nodeId, value: msg.value } : { shard: slot.nodeId, error: msg.error });
+        break;
+      }
     }
   }
 
@@ -221,6 +258,8 @@ export class Supervisor extends EventEmitter {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     slot.drained?.();
+    for (const done of slot.answers.values()) done({ shard: slot.nodeId, error: new EvmeshError('EVM_UNAVAILABLE', `shard ${slot.nodeId} exited (code ${code})`).toWire() });
+    slot.answers.clear();
     if (this.stopping) return;
     const why = slot.lastError ?? 'no error reported';
     if (this.startWaiter !== undefined) {

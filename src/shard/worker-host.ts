@@ -27,6 +27,9 @@ export interface ShardApp {
   onPeerReset?(nodeId: number): void;
   /** An app-level control message from the supervisor (Supervisor.postToWorker). */
   onMainMessage?(data: unknown): void;
+  /** Answers a named query from the supervisor (Supervisor.query): admin listings, metrics. The
+   *  value must be cloneable; a throw becomes the answer's error. */
+  query?(name: string, arg: unknown): unknown;
 }
 
 export function toWireError(err: unknown): WireError {
@@ -80,6 +83,16 @@ export function runShard(app: ShardApp): void {
       case 'app':
         app.onMainMessage?.(msg.data);
         break;
+      case 'query': {
+        const { id, name, arg } = msg;
+        Promise.resolve()
+          .then(() => {
+            if (app.query === undefined) throw new EvmeshError('EVM_UNSUPPORTED', `shard answers no query '${name}'`);
+            return app.query(name, arg);
+          })
+          .then((value) => post({ t: 'answer', id, value }), (err: unknown) => post({ t: 'answer', id, error: toWireError(err) }));
+        break;
+      }
     }
   });
 

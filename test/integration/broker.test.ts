@@ -188,6 +188,14 @@ describe('broker: 2 shards, embedded log', () => {
     await sub.close();
   });
 
+  it('answers shard queries from every shard; an unknown query is an error answer, not a rejection', async () => {
+    const stats = await broker.queryShards('core.stats');
+    assert.deepEqual(stats.map((a) => a.shard), [0, 1]);
+    for (const a of stats) assert.equal(a.error, undefined, JSON.stringify(a));
+    const unknown = await broker.queryShards('no.such.query');
+    for (const a of unknown) assert.equal(a.error?.code, 'EVM_UNSUPPORTED');
+  });
+
   it('restarts a crashed shard; acknowledged data survives and traffic flows again', async () => {
     const client = broker.client();
     await client.createTopic('durable', 4);
