@@ -15,6 +15,8 @@ import type { ShardData, ShardReady } from './shard/entry.js';
 import { Supervisor, type ShardAnswer } from './shard/supervisor.js';
 import { claimPort } from './shard/reuseport.js';
 import { TCP_PROTOCOLS } from './protocol/tcp-protocols.js';
+import { startMetricsServer, type MetricsServer } from './metrics/server.js';
+import { threadMetrics } from './metrics/shard.js';
 
 export interface BrokerPorts {
   tcp?: number;
@@ -82,6 +84,8 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
   const supervisor = new Supervisor({ restart: { maxRestarts: config.shard.maxRestarts }, log });
   let core: Core | undefined;
   let admin: AdminServer | undefined;
+  let metrics: MetricsServer | undefined;
+  let removeNode: (() => void) | undefined;
   let accepting = false;
   supervisor.on('fatal', (err: WireError) => {
     log(`fatal: ${err.code} ${err.message}`);
@@ -130,10 +134,19 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
       pull: (topic, group, max, waitMs, from) => pull(client, topic, group, max, waitMs, parseFrom(from)),
     });
     ports.admin = admin.port;
+    // The metrics port (spec M1) serves every shard's registry summed with the main thread's.
+    removeNode = threadMetrics.addNode({ node: 'main', core: () => mainCore.stats(), rings: () => supervisor.mesh.stats() });
+    threadMetrics.start(config.metrics);
+    metrics = await startMetricsServer(config.host, config.ports.metrics, {
+      host: config.host, ports, queryShards: (name) => supervisor.query(name),
+    }).catch((err: Error) => { throw new EvmeshError('EVM_UNAVAILABLE', `metrics port ${config.host}:${config.ports.metrics}: ${err.message}`); });
+    ports.metrics = metrics.port;
   } catch (err) {
+    await admin?.close().catch(() => {});
+    removeNode?.();
     await supervisor.stop({ timeoutMs: config.shutdown.timeoutMs }).catch(() => {});
     await storage.close().catch(() => {});
-    throw err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('E')
+    throw err instanceof Error && !(err instanceof EvmeshError) && 'code' in err && typeof err.code === 'string' && err.code.startsWith('E')
       ? new EvmeshError('EVM_UNAVAILABLE', `admin port ${config.host}:${config.ports.admin}: ${err.message}`)
       : err;
   }
@@ -156,6 +169,8 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
         await mainCore.close();
         await storage.close();
         await admin?.close();
+        await metrics?.close();
+        removeNode?.();
       })();
       return stopping;
     },

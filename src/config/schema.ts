@@ -102,6 +102,13 @@ export const SCHEMA = {
   'shard.maxRestarts': int(5, { min: 0, max: 1000, description: 'Restarts of a crashed shard allowed per minute before the broker gives up and exits (0 = never restart).' }),
 
   'shutdown.timeoutMs': duration(10_000, { min: 1, max: HOUR, description: 'On SIGTERM/SIGINT, how long draining may take before the process exits with code 1.' }),
+
+  // Metrics and tracing (issue 8; docs/metrics.md, spec M7, M8, M30).
+  'metrics.tcpTpsWindowMs': duration(30_000, { min: 100, max: HOUR, description: 'Window over which the eventmesh_tcp_*_tps gauges are computed (upstream: 30 s).' }),
+  'metrics.grpcTpsWindowMs': duration(60_000, { min: 100, max: HOUR, description: 'Window over which the eventmesh_grpc_*_tps gauges are computed (upstream: 60 s).' }),
+  'tracing.exporter': oneOf(['none', 'otlp'], 'none', { description: 'Where OpenTelemetry spans go: none (tracing off, nothing is recorded) or otlp (OTLP over HTTP to tracing.otlpUrl).' }),
+  'tracing.otlpUrl': str('http://127.0.0.1:4318/v1/traces', { description: 'OTLP/HTTP traces endpoint used when tracing.exporter is otlp.' }),
+  'tracing.serviceName': str('evmesh', { description: 'service.name of the spans evmesh exports.' }),
 } as const satisfies Record<string, KeySpec<unknown>>;
 
 export type ConfigKey = keyof typeof SCHEMA;

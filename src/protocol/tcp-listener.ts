@@ -8,6 +8,7 @@ import type { ShardPlugin } from '../shard/plugin.js';
 import { listenShared } from '../shard/reuseport.js';
 import { reusePortSupported } from '../native.js';
 import { TCP_PROTOCOLS } from './tcp-protocols.js';
+import { threadMetrics } from '../metrics/shard.js';
 import type { ProtocolContext, Session, TcpProtocol } from './types.js';
 
 /** A connection that sends nothing recognisable within this time is closed. */
@@ -56,6 +57,7 @@ const plugin: ShardPlugin = {
     if (!reusePortSupported() && ctx.nodeId !== 0) return {};
     const server: Server = createServer({ pauseOnConnect: false }, (socket) => handOff(socket, pctx, sessions));
     const port = await listenShared(server, { host: ctx.config.host, port: ctx.config.ports.tcp });
+    threadMetrics.tcp.bind(ctx.config.host, port); // spec M4 TCP label set
     return {
       ports: { tcp: port },
       async drain() {

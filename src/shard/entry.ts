@@ -5,6 +5,7 @@ import { Core } from '../core/core.js';
 import { EvmeshError } from '../errors.js';
 import type { EvmeshConfig } from '../config/schema.js';
 import { coreSettings, storageFor } from '../broker-options.js';
+import { threadMetrics } from '../metrics/shard.js';
 import type { PluginInstance, PluginSpec, ShardPlugin } from './plugin.js';
 import { runShard, type ShardApp } from './worker-host.js';
 
@@ -38,6 +39,10 @@ const app: ShardApp = {
     await core.start();
     const c = core;
     onQuery('core.stats', () => c.stats());
+    // This shard's registry, summed with the others on the main thread (src/metrics/aggregate.ts).
+    threadMetrics.addNode({ node: String(ctx.nodeId), core: () => c.stats(), rings: () => ctx.mesh.stats() });
+    threadMetrics.start(config.metrics);
+    onQuery('metrics', () => threadMetrics.registry.getMetricsAsJSON());
     const ports: Record<string, number> = {};
     const info: unknown[] = [];
     for (const spec of specs) {
@@ -56,6 +61,7 @@ const app: ShardApp = {
     await core?.drain();
   },
   async close() {
+    threadMetrics.stop();
     await Promise.all(plugins.map((p) => p.close?.()));
     await core?.close();
     await storageClose?.();

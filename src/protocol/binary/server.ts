@@ -17,6 +17,8 @@ import { FrameWriter } from './frame-writer.js';
 import {
   F, FRAME_NAMES, MAGIC, type DeliveredEvent, type ErrorHeader, type HelloOkHeader, type PublishAckHeader,
 } from './frames.js';
+import { threadMetrics } from '../../metrics/shard.js';
+import type { TcpConnectionMetrics } from '../../metrics/tcp.js';
 import { checkStructures, HeaderCodec } from './header-codec.js';
 
 /** Checks a HELLO's opaque `auth` field; throw (EVM_UNAUTHENTICATED) to refuse. */
@@ -79,9 +81,12 @@ class BinarySession implements Session {
   private readonly maxInflightPublishes: number;
   private readonly idleTimeoutMs: number;
   private drained: Promise<void> | undefined;
+  /** Spec M5/M7 counters (TCP label set: this protocol shares the TCP port); plain fields. */
+  private readonly metrics: TcpConnectionMetrics;
 
   constructor(private readonly socket: Socket, first: Buffer, private readonly ctx: ProtocolContext, private readonly authenticate: Authenticate) {
     this.client = ctx.client;
+    this.metrics = threadMetrics.tcp.open('binary', socket);
     this.maxInflightPublishes = ctx.config.binary.maxInflightPublishes;
     this.idleTimeoutMs = ctx.config.binary.idleTimeoutMs;
     this.decoder = new FrameDecoder({ maxFrameBytes: ctx.config.limits.maxFrameBytes, preamble: true });
@@ -115,6 +120,7 @@ class BinarySession implements Session {
       this.fatal(toEvmeshError(err));
       return;
     }
+    this.metrics.traffic.fromClient += frames.length;
     for (const f of frames) {
       if (this.isClosed()) return;
       if (this.state === 'auth') { this.backlog.push(f); continue; }
@@ -241,7 +247,7 @@ class BinarySession implements Session {
     for (let i = 0; i < n; i++) list[i] = meshEvent(events[i], data[i]);
     if (++this.inflightPublishes >= this.maxInflightPublishes) this.pauseRead(true);
     this.track(this.client.publishBatch(topic, list).then(
-      (results) => this.sendPublishAck(id, results, undefined),
+      (results) => { this.metrics.traffic.toMq += results.length; this.sendPublishAck(id, results, undefined); },
       (err) => {
         const e = toEvmeshError(err);
         // One bad event fails core's whole batch: publish event by event to tell which.
@@ -260,6 +266,7 @@ class BinarySession implements Session {
     settled.forEach((r, i) => {
       if (r instanceof EvmeshError) errors.push(i, r.code, r.message); else ok.push(r);
     });
+    this.metrics.traffic.toMq += ok.length;
     this.sendPublishAck(id, ok, errors);
   }
 
@@ -316,6 +323,7 @@ class BinarySession implements Session {
       if (this.state === 'closed' || s.closed) { void sub.close().catch(() => {}); return; }
       this.send(F.SUBSCRIBED, { id, sub: s.id });
       s.ready = true;
+      this.metrics.subscribed(s.topic);
       this.scheduleFlush();
     }, (err) => {
       this.subs.delete(s.id);
@@ -335,6 +343,7 @@ class BinarySession implements Session {
   private async closeSub(s: SubState): Promise<void> {
     if (s.closed) return;
     s.closed = true;
+    if (s.ready) this.metrics.unsubscribed(s.topic);
     this.subs.delete(s.id);
     s.queue.length = 0;
     for (const [tag, t] of this.tags) if (t.sub === s) this.tags.delete(tag);
@@ -388,6 +397,8 @@ class BinarySession implements Session {
           s.credit--;
         }
         this.writer.frame(F.DELIVER, { sub: s.id, topic: s.topic, tag, d }, data);
+        this.metrics.traffic.toClient++;
+        this.metrics.traffic.fromMq += d.length;
         if (this.writer.length >= HIGH_WATER) this.writeOut();
       }
       if (s.head === s.queue.length) { s.queue.length = 0; s.head = 0; }
@@ -409,7 +420,7 @@ class BinarySession implements Session {
     }
     if (!isAttributes(o.event)) { this.sendError(new EvmeshError('EVM_BAD_EVENT', 'REQUEST needs event (the attributes map)'), id); return; }
     this.track(this.client.request(o.topic, meshEvent(o.event, data), o.timeoutMs).then(
-      (reply) => this.send(F.REPLY, { id, event: reply.attributes }, [reply.data]),
+      (reply) => { this.metrics.traffic.fromMq++; this.send(F.REPLY, { id, event: reply.attributes }, [reply.data]); },
       (err) => this.sendError(toEvmeshError(err), id),
     ));
   }
@@ -432,6 +443,7 @@ class BinarySession implements Session {
   private send(type: number, header?: unknown, data?: readonly (Uint8Array | undefined)[]): void {
     if (this.state === 'closed') return;
     this.writer.frame(type, header, data);
+    this.metrics.traffic.toClient++;
     this.scheduleFlush();
   }
 
@@ -510,6 +522,7 @@ class BinarySession implements Session {
     this.state = 'closed';
     if (this.cleaned) return;
     this.cleaned = true;
+    this.metrics.closed();
     clearInterval(this.idleTimer);
     for (const s of this.subs.values()) {
       s.closed = true;

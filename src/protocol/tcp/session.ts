@@ -17,6 +17,9 @@ import { OP_FAIL, OP_SUCCESS, replyCommand, type Command } from './commands.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame, type FrameOptions } from './frame.js';
 import type { Header } from './header.js';
 import { decodeMessage, encodeMessage } from './messages.js';
+import { threadMetrics } from '../../metrics/shard.js';
+import type { TcpConnectionMetrics } from '../../metrics/tcp.js';
+import type { TrafficCell } from '../../metrics/traffic.js';
 
 export interface SessionOptions extends FrameOptions {
   readonly idleTimeoutMs: number;
@@ -73,9 +76,14 @@ export class EventMeshTcpSession implements Session {
   /** Control commands (subscribe, listen …) are answered in order. */
   private control: Promise<void> = Promise.resolve();
   private readonly closedPromise: Promise<void>;
+  /** Spec M5/M7 counters of this connection: plain fields, summed only when scraped. */
+  private readonly metrics: TcpConnectionMetrics;
+  private readonly traffic: TrafficCell;
 
   constructor(private readonly socket: Socket, first: Buffer, private readonly ctx: ProtocolContext, private readonly o: SessionOptions) {
     this.decoder = new FrameDecoder(o);
+    this.metrics = threadMetrics.tcp.open('eventmesh-tcp', socket);
+    this.traffic = this.metrics.traffic;
     this.out = new FrameWriter(o.legacyLength ?? false);
     this.decoder.push(first);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => { this.onClose(); resolve(); }));
@@ -142,6 +150,7 @@ export class EventMeshTcpSession implements Session {
   }
 
   private dispatch(frame: Frame): void {
+    this.traffic.fromClient++; // M5: every decoded frame, heartbeats and acks included
     const h = frame.header;
     if (h === undefined || h.cmd === undefined) {
       // T5/T8: no header or no command → goodbye (code 1) and close.
@@ -229,6 +238,7 @@ export class EventMeshTcpSession implements Session {
         if (this.closed) { await subscription.close().catch(() => {}); return; }
         entry.subscription = subscription;
         this.subs.set(item.topic, entry);
+        this.metrics.subscribed(item.topic);
       }
       this.reply(h, 'SUBSCRIBE_RESPONSE');
     } catch (err) {
@@ -282,7 +292,7 @@ export class EventMeshTcpSession implements Session {
         const hs = b.headers.slice(i, i + max), evs = b.events.slice(i, i + max);
         if (evs.length === 1) { this.publishOne(topic, hs[0]!, evs[0]!); continue; }
         this.ctx.client.publishBatch(topic, evs).then(
-          () => { for (const h of hs) this.reply(h, replyCommand(h.cmd!)); this.publishDone(hs.length); },
+          () => { this.traffic.toMq += hs.length; for (const h of hs) this.reply(h, replyCommand(h.cmd!)); this.publishDone(hs.length); },
           (err) => {
             const e = toEvmeshError(err);
             // A batch with an invalid event is refused whole before anything is queued: the
@@ -300,7 +310,7 @@ export class EventMeshTcpSession implements Session {
 
   private publishOne(topic: string, h: Header, event: MeshEvent): void {
     this.ctx.client.publish(topic, event).then(
-      () => this.reply(h, replyCommand(h.cmd!)), // T43/T44: ACK without body (allowed by T43)
+      () => { this.traffic.toMq++; this.reply(h, replyCommand(h.cmd!)); }, // T43/T44: ACK without body (allowed by T43)
       (err) => this.fail(h, toEvmeshError(err)),
     ).finally(() => this.publishDone(1));
   }
@@ -337,6 +347,7 @@ export class EventMeshTcpSession implements Session {
         } catch (err) {
           return this.fail(h, toEvmeshError(err));
         }
+        this.traffic.fromMq++; // M5: a request-reply reply
         this.send({ cmd: 'RESPONSE_TO_CLIENT', code: OP_SUCCESS, desc: 'success', seq: h.seq, properties: frame.properties }, frame.body);
       },
       (err) => this.fail(h, toEvmeshError(err)),
@@ -389,6 +400,7 @@ export class EventMeshTcpSession implements Session {
         this.send({ cmd, code: OP_FAIL, desc: failDesc(toEvmeshError(err)), seq, properties: {} });
         continue;
       }
+      this.traffic.fromMq++;
       const correlationId = cmd === 'REQUEST_TO_CLIENT' ? delivery.event.attributes[CORRELATION_ID] : undefined;
       const cid = typeof correlationId === 'string' ? correlationId : undefined;
       this.inflight.set(seq, { delivery, correlationId: cid });
@@ -409,7 +421,7 @@ export class EventMeshTcpSession implements Session {
   private async closeSubscriptions(): Promise<void> {
     const entries = [...this.subs.values()];
     this.subs.clear();
-    for (const e of entries) e.closed = true;
+    for (const e of entries) { e.closed = true; this.metrics.unsubscribed(e.item.topic); }
     this.pushQueue.length = 0;
     // Unacked pushes of a closed subscription go to the group's other members (core).
     this.inflight.clear();
@@ -438,6 +450,7 @@ export class EventMeshTcpSession implements Session {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     const first = this.out.bytes === 0;
     this.out.add(header, body, max); // may throw EVM_TOO_LARGE: nothing written, nothing scheduled
+    this.traffic.toClient++;
     if (first) process.nextTick(this.flushOut);
   }
 
@@ -467,6 +480,7 @@ export class EventMeshTcpSession implements Session {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.metrics.closed();
     for (const w of this.publishWaiters.splice(0)) w();
     void this.closeSubscriptions();
   }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { EvmeshError } from '../../errors.js';
 import type { AppendResult, StoredRecord } from '../types.js';
 import { SparseIndex } from './index-file.js';
-import { closeFd, fdatasync, fstatSize, fsyncDir, ftruncate, isErrno, openFd, preadFull, writevAt, writeFileDurably } from './io.js';
+import { threadMetrics } from '../../metrics/shard.js';
+import { closeFd, fdatasync as rawFdatasync, fstatSize, fsyncDir, ftruncate, isErrno, openFd, preadFull, writevAt, writeFileDurably } from './io.js';
 import type { ResolvedLogOptions } from './options.js';
 import { BATCH_HEADER_SIZE, BatchEncoder, RECORD_HEADER_SIZE, batchSize, checkBatch, peekBatch, readU64 } from './record-batch.js';
 import { SEGMENT_NAME, Segment, segmentBaseName } from './segment.js';
@@ -127,7 +128,14 @@ export class Partition {
   private async writeAppends(group: PendingAppend[]): Promise<void> {
     try {
       if (this.failure) throw this.failure;
+      const t0 = performance.now();
       await this.writeGroup(group);
+      // One observation per group commit (not per event): evmesh_storage_* in docs/metrics.md.
+      const m = threadMetrics.storage;
+      m.appendSeconds.observe((performance.now() - t0) / 1000);
+      let bytes = 0;
+      for (const a of group) bytes += a.size;
+      m.appendedBytes.inc(bytes);
       for (const a of group) a.resolve({ baseOffset: a.baseOffset, count: a.values.length });
     } catch (err) {
       const e = this.fail(err);
@@ -528,4 +536,11 @@ async function writeIndexFile(seg: Segment, index = seg.index): Promise<void> {
   await unlink(tmp).catch(() => {});
   await writeFileDurably(tmp, index.encode());
   await rename(tmp, seg.indexPath);
+}
+
+/** fdatasync, timed into evmesh_storage_fsync_duration_seconds. */
+async function fdatasync(fd: number): Promise<void> {
+  const t0 = performance.now();
+  await rawFdatasync(fd);
+  threadMetrics.storage.fsyncSeconds.observe((performance.now() - t0) / 1000);
 }
