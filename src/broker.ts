@@ -17,6 +17,7 @@ import { claimPort } from './shard/reuseport.js';
 import { TCP_PROTOCOLS } from './protocol/tcp-protocols.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { threadMetrics } from './metrics/shard.js';
+import { startTracing, stopTracing } from './metrics/tracing.js';
 
 export interface BrokerPorts {
   tcp?: number;
@@ -79,6 +80,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
   }
   config = { ...config, ports: ports0 };
   const log = options.log ?? ((line: string) => process.stderr.write(`evmesh: ${line}\n`));
+  await startTracing(config, 'main');
   const storage = storageFor(config);
   await storage.open();
   const supervisor = new Supervisor({ restart: { maxRestarts: config.shard.maxRestarts }, log });
@@ -171,6 +173,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
         await admin?.close();
         await metrics?.close();
         removeNode?.();
+        await stopTracing().catch(() => {});
       })();
       return stopping;
     },

@@ -109,6 +109,7 @@ export const SCHEMA = {
   'tracing.exporter': oneOf(['none', 'otlp'], 'none', { description: 'Where OpenTelemetry spans go: none (tracing off, nothing is recorded) or otlp (OTLP over HTTP to tracing.otlpUrl).' }),
   'tracing.otlpUrl': str('http://127.0.0.1:4318/v1/traces', { description: 'OTLP/HTTP traces endpoint used when tracing.exporter is otlp.' }),
   'tracing.serviceName': str('evmesh', { description: 'service.name of the spans evmesh exports.' }),
+  'tracing.exportIntervalMs': duration(5_000, { min: 10, max: HOUR, description: 'Spans are batched and exported at least this often (upstream eventmesh.trace.export.interval: 5 s).' }),
 } as const satisfies Record<string, KeySpec<unknown>>;
 
 export type ConfigKey = keyof typeof SCHEMA;

@@ -4,6 +4,7 @@
 // subscriptions join on every owner of their topic (subscriber.ts ↔ owner.ts), deliveries and
 // acks flow between owner and the member's home node, replies go straight to the requester.
 import { EvmeshError, toEvmeshError } from '../errors.js';
+import { publishSpans, tracingOn } from '../metrics/tracing.js';
 import type { Storage, TopicMeta } from '../storage/types.js';
 import { ByteWriter } from './bytes.js';
 import { decodeEvent, encodeEvent, encodedSize } from './codec.js';
@@ -280,7 +281,17 @@ export class Core {
     }
     const partitions: number[] = new Array(n);
     for (let i = 0; i < n; i++) partitions[i] = this.partitioner.partitionOf(topic, info.partitions, valid[i]!);
-    const offsets = await this.publisher.publish(info, valid, sizes, partitions);
+    // Tracing (src/metrics/tracing.ts): each event gets its publish span's traceparent.
+    const spans = tracingOn ? publishSpans(topic, valid) : undefined;
+    if (spans !== undefined) for (let i = 0; i < n; i++) { valid[i] = spans.events[i]!; sizes[i] = encodedSize(valid[i]!); }
+    let offsets: number[];
+    try {
+      offsets = await this.publisher.publish(info, valid, sizes, partitions);
+    } catch (err) {
+      spans?.end(err);
+      throw err;
+    }
+    spans?.end();
     this.published += n;
     const out: PublishResult[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = { topic, partition: partitions[i]!, offset: offsets[i]! };

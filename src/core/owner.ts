@@ -9,6 +9,7 @@
 // position; the timer (Core's tick) expires deliveries past their deadline and requeues them
 // (attempt + 1 on the next delivery) or dead-letters them after maxAttempts.
 import { EvmeshError, toEvmeshError } from '../errors.js';
+import { storedSpans, tracingOn } from '../metrics/tracing.js';
 import type { Storage } from '../storage/types.js';
 import { decodeEvent } from './codec.js';
 import { withAttributes } from './event.js';
@@ -120,7 +121,11 @@ export class PartitionOwner {
     if (!Number.isInteger(partition) || partition < 0 || partition >= info.partitions) {
       return Promise.reject(new EvmeshError('EVM_BAD_REQUEST', `topic ${info.name} has no partition ${partition}`));
     }
-    return this.part(info, partition).append(values).then((base) => { this.counters.appended += values.length; return base; });
+    const end = tracingOn ? storedSpans('store', info.name, partition, values) : undefined;
+    return this.part(info, partition).append(values).then(
+      (base) => { end?.(); this.counters.appended += values.length; return base; },
+      (err: unknown) => { end?.(err); throw err; },
+    );
   }
 
   async onPublish(from: number, m: Extract<Message, { type: typeof MSG.PUBLISH }>): Promise<void> {
@@ -339,6 +344,7 @@ export class PartitionOwner {
     items.push({ topic: c.part.topic, partition: c.part.partition, offset: p.offset, attempt: p.attempt, event: p.value });
     this.counters.delivered++;
     if (p.attempt > 1) this.counters.redelivered++;
+    if (tracingOn) storedSpans('deliver', c.part.topic, c.part.partition, [p.value], { 'evmesh.attempt': p.attempt })?.();
   }
 
   private requeue(p: Pending, maxAttempts: number, reason: DeadLetterReason): void {

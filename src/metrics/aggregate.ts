@@ -36,6 +36,22 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/** The families only the main thread computes (besides the process ones): name → help. */
+export const MAIN_GAUGES = {
+  target_info: 'Target metadata (M9)',
+  evmesh_shard_up: 'Whether a shard answered this scrape (1) or not (0: restarting, stuck)',
+  eventmesh_tcp_sub_topic_num_ratio: 'Number of distinct topics subscribed by TCP clients (M7)',
+  eventmesh_grpc_sub_topic_num_ratio: 'Number of distinct topics with gRPC consumer clients (M8)',
+} as const;
+
+/** Every family the main thread adds to the shards' (docs/metrics.md is checked against it). */
+export function mainFamilies(): { name: string; type: string }[] {
+  return [
+    ...Object.keys(MAIN_GAUGES).map((name) => ({ name, type: 'gauge' })),
+    ...processMetrics().getMetricsAsArray().map((m) => ({ name: m.name, type: (m as unknown as { type: string }).type })),
+  ];
+}
+
 /** M1/M9: the resource as `target_info` (upstream's service name, this runtime's SDK facts). */
 const TARGET_INFO = { service_name: 'EventMeshPrometheusExporter', telemetry_sdk_language: 'nodejs', telemetry_sdk_name: 'prom-client', telemetry_sdk_version: '15.1.3' };
 
@@ -53,8 +69,8 @@ export async function gather(src: GatherSources, contentType: RegistryContentTyp
   for (const m of merged) if (m.values.length === 0) reg.removeSingleMetric(m.name);
   const host = serverIp(src.host);
 
-  new Gauge({ name: 'target_info', help: 'Target metadata (M9)', labelNames: Object.keys(TARGET_INFO), registers: [reg] }).set(TARGET_INFO, 1);
-  const up = new Gauge({ name: 'evmesh_shard_up', help: 'Whether a shard answered this scrape (1) or not (0: restarting, stuck)', labelNames: ['shard'], registers: [reg] });
+  new Gauge({ name: 'target_info', help: MAIN_GAUGES.target_info, labelNames: Object.keys(TARGET_INFO), registers: [reg] }).set(TARGET_INFO, 1);
+  const up = new Gauge({ name: 'evmesh_shard_up', help: MAIN_GAUGES.evmesh_shard_up, labelNames: ['shard'], registers: [reg] });
   for (const a of answers) up.set({ shard: String(a.shard) }, a.error === undefined ? 1 : 0);
 
   const topics = (protocols: readonly string[]): number => {
@@ -64,11 +80,11 @@ export async function gather(src: GatherSources, contentType: RegistryContentTyp
     return set.size;
   };
   if (src.ports.tcp !== undefined) {
-    new Gauge({ name: 'eventmesh_tcp_sub_topic_num_ratio', help: 'Number of distinct topics subscribed by TCP clients (M7)', labelNames: TCP_LABELS, registers: [reg] })
+    new Gauge({ name: 'eventmesh_tcp_sub_topic_num_ratio', help: MAIN_GAUGES.eventmesh_tcp_sub_topic_num_ratio, labelNames: TCP_LABELS, registers: [reg] })
       .set(tcpLabels(host, src.ports.tcp), topics(TCP_PORT_PROTOCOLS));
   }
   if (src.ports.grpc !== undefined) {
-    new Gauge({ name: 'eventmesh_grpc_sub_topic_num_ratio', help: 'Number of distinct topics with gRPC consumer clients (M8)', labelNames: GRPC_LABELS, registers: [reg] })
+    new Gauge({ name: 'eventmesh_grpc_sub_topic_num_ratio', help: MAIN_GAUGES.eventmesh_grpc_sub_topic_num_ratio, labelNames: GRPC_LABELS, registers: [reg] })
       .set(grpcLabels(host, src.ports.grpc), topics(['grpc']));
   }
   return reg;

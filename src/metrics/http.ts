@@ -93,7 +93,7 @@ export class HttpMetrics {
       ['eventmesh_http_push_message_tps_avg_tps', 'Average webhook pushes per second', 'sum', () => self.tps.push.avg],
       ['eventmesh_http_push_message_fail_rate_percent', 'Webhook push fail ratio (0-1)', 'average', () => failRate(self.n.pushFailed, self.n.push)],
       ['eventmesh_http_push_latency_max_milliseconds', 'Max webhook round-trip', 'max', () => self.cost.push.max],
-      ['eventmesh_http_push_latency_avg_milliseconds', 'Average webhook round-trip (defined but not exported upstream, M6)', 'average', () => self.cost.push.avg],
+      ['eventmesh_http_push_latency_avg_milliseconds', 'Average webhook round-trip (defined but not exported upstream)', 'average', () => self.cost.push.avg],
       ['eventmesh_http_batch_message_queue_size_ratio', 'Batch publishes waiting to be handled', 'sum', () => self.queues().batch],
       ['eventmesh_http_send_message_queue_size_ratio', 'Publishes waiting to be handled', 'sum', () => self.queues().send],
       ['eventmesh_http_push_message_queue_size_ratio', 'Webhook pushes waiting to be sent', 'sum', () => self.queues().push],

@@ -6,6 +6,7 @@ import { EvmeshError } from '../errors.js';
 import type { EvmeshConfig } from '../config/schema.js';
 import { coreSettings, storageFor } from '../broker-options.js';
 import { threadMetrics } from '../metrics/shard.js';
+import { startTracing, stopTracing } from '../metrics/tracing.js';
 import type { PluginInstance, PluginSpec, ShardPlugin } from './plugin.js';
 import { runShard, type ShardApp } from './worker-host.js';
 
@@ -32,6 +33,7 @@ function onQuery(name: string, handler: (arg: unknown) => unknown): void {
 const app: ShardApp = {
   async start(ctx) {
     const { config, plugins: specs } = ctx.workerData as ShardData;
+    await startTracing(config, String(ctx.nodeId));
     const storage = storageFor(config);
     await storage.open();
     storageClose = () => storage.close();
@@ -65,6 +67,7 @@ const app: ShardApp = {
     await Promise.all(plugins.map((p) => p.close?.()));
     await core?.close();
     await storageClose?.();
+    await stopTracing().catch(() => {}); // an unreachable collector must not block shutdown
   },
   onPeerReset(nodeId) {
     core?.peerReset(nodeId);
