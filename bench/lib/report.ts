@@ -1,4 +1,5 @@
 // One shape for every scenario's results, so run.ts can print one table and write one JSON.
+import type { LatencySummary } from './histogram.js';
 export interface Row {
   metric: string;
   value: number;
@@ -13,6 +14,8 @@ export interface ScenarioResult {
   scenario: string;
   description: string;
   rows: Row[];
+  /** Latency distributions to plot (HTML report), each with its label. */
+  latencies?: { label: string; summary: LatencySummary }[];
   /** Anything else worth keeping in the JSON (latency summaries, per-shard counts …). */
   details?: unknown;
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import { mergeHistograms, summarize } from '../lib/histogram.js';
+import { disagreement, withScrape, type MetricsDelta } from '../lib/measure.js';
 import type { ScenarioResult } from '../lib/report.js';
 import type { PubSubOptions, PubSubShardResult } from '../pubsub-plugin.js';
 import { runRingBench } from '../ring.js';
@@ -24,6 +25,8 @@ export interface PubSubRun {
   latency: ReturnType<typeof summarize>;
   /** Every event, warm-up included. */
   latencyAll: ReturnType<typeof summarize>;
+  /** The broker's /metrics before vs after (evmesh_core_published_events_total …). */
+  metrics?: MetricsDelta | undefined;
 }
 
 export async function runPubSub(opts: { shards: number; durationMs: number; ratePerShard?: number; fsync?: 'always' | 'interval' | 'never'; storage?: 'log' | 'memory' }): Promise<PubSubRun> {
@@ -41,32 +44,37 @@ export async function runPubSub(opts: { shards: number; durationMs: number; rate
   };
   const broker = await startBroker(config, { plugins: [{ url: pluginUrl, options }] });
   try {
-    const shardResults: PubSubShardResult[] = [];
-    const deadline = Date.now() + opts.durationMs + 30_000;
-    while (shardResults.length < opts.shards && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      shardResults.length = 0;
-      for (let s = 0; s < opts.shards; s++) {
-        try { shardResults.push(JSON.parse(readFileSync(`${resultFile}.${s}`, 'utf8')) as PubSubShardResult); } catch { /* not yet */ }
-      }
-    }
-    if (shardResults.length < opts.shards) throw new Error('pubsub bench: shards did not report');
-    const published = shardResults.reduce((a, r) => a + r.published, 0);
-    const delivered = shardResults.reduce((a, r) => a + r.delivered, 0);
-    const start = Math.min(...shardResults.map((r) => r.firstPublishAt));
-    const end = Math.max(...shardResults.map((r) => r.lastDeliveryAt));
-    const eventsPerSec = delivered / ((end - start) / 1000);
-    return {
-      eventsPerSec, mbPerSec: (eventsPerSec * 1024) / 1e6, published, delivered,
-      errors: shardResults.reduce((a, r) => a + r.publishErrors, 0),
-      firstError: shardResults.find((r) => r.firstError)?.firstError,
-      latency: summarize(mergeHistograms(shardResults.map((r) => r.histogram))),
-      latencyAll: summarize(mergeHistograms(shardResults.map((r) => r.histogramAll))),
-    };
+    const { value, metrics } = await withScrape(`http://127.0.0.1:${broker.ports.metrics}/metrics`, () => collect(opts, resultFile));
+    return { ...value, metrics };
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function collect(opts: { shards: number; durationMs: number }, resultFile: string): Promise<PubSubRun> {
+  const shardResults: PubSubShardResult[] = [];
+  const deadline = Date.now() + opts.durationMs + 30_000;
+  while (shardResults.length < opts.shards && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    shardResults.length = 0;
+    for (let s = 0; s < opts.shards; s++) {
+      try { shardResults.push(JSON.parse(readFileSync(`${resultFile}.${s}`, 'utf8')) as PubSubShardResult); } catch { /* not yet */ }
+    }
+  }
+  if (shardResults.length < opts.shards) throw new Error('pubsub bench: shards did not report');
+  const published = shardResults.reduce((a, r) => a + r.published, 0);
+  const delivered = shardResults.reduce((a, r) => a + r.delivered, 0);
+  const start = Math.min(...shardResults.map((r) => r.firstPublishAt));
+  const end = Math.max(...shardResults.map((r) => r.lastDeliveryAt));
+  const eventsPerSec = delivered / ((end - start) / 1000);
+  return {
+    eventsPerSec, mbPerSec: (eventsPerSec * 1024) / 1e6, published, delivered,
+    errors: shardResults.reduce((a, r) => a + r.publishErrors, 0),
+    firstError: shardResults.find((r) => r.firstError)?.firstError,
+    latency: summarize(mergeHistograms(shardResults.map((r) => r.histogram))),
+    latencyAll: summarize(mergeHistograms(shardResults.map((r) => r.histogramAll))),
+  };
 }
 
 export async function pubsubScenario(durationMs: number): Promise<ScenarioResult> {
@@ -86,6 +94,17 @@ export async function pubsubScenario(durationMs: number): Promise<ScenarioResult
       { metric: 'p99 publish→deliver at half peak (after warm-up)', value: half.latency.p99Ms, unit: 'ms' },
       { metric: 'p99.9 publish→deliver at half peak (after warm-up)', value: half.latency.p999Ms, unit: 'ms' },
       { metric: 'p99 publish→deliver at half peak (whole run)', value: half.latencyAll.p99Ms, unit: 'ms' },
+      { metric: 'deliver throughput (peak, 1 KiB events)', value: peak.mbPerSec, unit: 'MB/s' },
+      ...(peak.metrics ? [
+        { metric: '/metrics evmesh_core_published_events Δ (peak)', value: peak.metrics.corePublished, unit: 'events' },
+        { metric: 'bench vs /metrics disagreement (published, peak)', value: disagreement(peak.published, peak.metrics.corePublished), unit: 'ratio', target: { op: '<=', value: 0.01 } as const },
+        { metric: 'broker CPU (process, peak)', value: Math.round((peak.metrics.cpuSeconds / peak.metrics.seconds) * 100) / 100, unit: 'cores' },
+        { metric: 'broker RSS (process, after peak)', value: peak.metrics.rssMiB, unit: 'MiB' },
+      ] : []),
+    ],
+    latencies: [
+      { label: 'publish→deliver at peak', summary: peak.latency },
+      { label: 'publish→deliver at half peak', summary: half.latency },
     ],
     details: { peak, half, ring },
   };

@@ -4,20 +4,18 @@
 // the very bytes of those PUBLISH frames from 16 connections — what a perfect broker that only
 // reads would do; and end-to-end publish → push latency at a fixed 50k events/s with a
 // subscriber. Clients run on this process's main thread.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { startBroker } from '../../src/broker.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { MeshEvent } from '../../src/core/types.js';
 import { FrameWriter } from '../../src/protocol/binary/frame-writer.js';
 import { F } from '../../src/protocol/binary/frames.js';
 import { HeaderCodec } from '../../src/protocol/binary/header-codec.js';
 import { EvmeshClient } from '../../src/sdk/index.js';
 import { newHistogram, nowMs, summarize } from '../lib/histogram.js';
-import type { ScenarioResult } from '../lib/report.js';
+import { withBenchBroker } from '../lib/broker.js';
+import { plainContext, type BenchContext } from '../lib/context.js';
+import { disagreement, withScrape, withUsage } from '../lib/measure.js';
+import type { Row, ScenarioResult } from '../lib/report.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const BATCH = Number(process.env.BENCH_BATCH ?? 64);
@@ -38,20 +36,8 @@ function batch(n: number, ts?: string): MeshEvent[] {
   return out;
 }
 
-async function withBroker<T>(fn: (port: number) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-bin-'));
-  const broker = await startBroker(loadConfig({
-    flags: {
-      shards: 2, storage: 'log', dataDir: dir, 'log.fsync': 'interval', 'log.fsyncIntervalMs': 5,
-      'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'topics.defaultPartitions': 8,
-    },
-  }));
-  try {
-    return await fn(broker.ports.tcp!);
-  } finally {
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function withBroker<T>(fn: (port: number, metricsUrl: string) => Promise<T>): Promise<T> {
+  return withBenchBroker({ 'log.fsync': 'interval', 'log.fsyncIntervalMs': 5, 'topics.defaultPartitions': 8 }, (b, metricsUrl) => fn(b.ports.tcp!, metricsUrl));
 }
 
 export interface ThroughputRun { eventsPerSec: number; events: number; errors: number; firstError?: string }
@@ -156,10 +142,28 @@ export async function runLatency(port: number, durationMs: number, rate = LATENC
   return { published, delivered, errors, deliveredPerSec: delivered / secs, latency: summarize(hist) };
 }
 
-export async function tcpBinaryScenario(durationMs: number): Promise<ScenarioResult> {
+export async function tcpBinaryScenario(durationMs: number, ctx: BenchContext = plainContext(durationMs)): Promise<ScenarioResult> {
+  ctx.progress('raw TCP ceiling');
   const ceiling = await runRawCeiling(durationMs);
-  const publish = await withBroker((port) => runPublish(port, durationMs));
+  ctx.progress('publish phase');
+  const measured = await withBroker((port, metricsUrl) => withUsage(() => withScrape(metricsUrl, () => runPublish(port, durationMs))));
+  const publish = measured.value.value;
+  const metrics = measured.value.metrics;
+  ctx.progress(`latency phase at ${LATENCY_RATE / 1000}k/s`);
   const latency = await withBroker((port) => runLatency(port, durationMs));
+  const extra: Row[] = [
+    { metric: 'publish throughput (1 KiB events)', value: (publish.eventsPerSec * EVENT_BYTES) / 1e6, unit: 'MB/s', ceiling: ceiling.bytesPerSec / 1e6 },
+    { metric: 'p90 publish→push', value: latency.latency.p90Ms, unit: 'ms' },
+    { metric: 'max publish→push', value: latency.latency.maxMs, unit: 'ms' },
+    { metric: 'CPU during publish (broker + load, this process)', value: measured.usage.cpuCores, unit: 'cores' },
+    { metric: 'max RSS during publish (broker + load, this process)', value: measured.usage.maxRssMiB, unit: 'MiB' },
+  ];
+  if (metrics) {
+    extra.push(
+      { metric: '/metrics eventmesh_general_eventmesh_mq_message_num Δ', value: metrics.toStorage, unit: 'events' },
+      { metric: 'bench vs /metrics disagreement', value: disagreement(publish.events, metrics.toStorage), unit: 'ratio', target: { op: '<=', value: 0.01 } },
+    );
+  }
   return {
     scenario: 'tcp-binary',
     description: `evmesh binary protocol: ${CONNECTIONS} SDK connections publishing 1 KiB events in batches of ${BATCH} (${WINDOW} in flight each) to a 2-shard broker (embedded log, fsync interval 5 ms); ceiling = the same frames written to a raw net sink in the same run; latency = publish → push to an SDK subscriber at ${LATENCY_RATE} events/s`,
@@ -170,8 +174,10 @@ export async function tcpBinaryScenario(durationMs: number): Promise<ScenarioRes
       { metric: 'p50 publish→push', value: latency.latency.p50Ms, unit: 'ms' },
       { metric: 'p99 publish→push', value: latency.latency.p99Ms, unit: 'ms', target: { op: '<=', value: 2 } },
       { metric: 'p99.9 publish→push', value: latency.latency.p999Ms, unit: 'ms' },
+      ...extra,
     ],
-    details: { ceiling, publish, latency },
+    latencies: [{ label: `publish→push at ${LATENCY_RATE / 1000}k/s`, summary: latency.latency }],
+    details: { ceiling, publish, latency, usage: measured.usage, metrics },
   };
 }
 

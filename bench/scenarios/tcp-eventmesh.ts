@@ -1,32 +1,44 @@
-// EventMesh TCP protocol publish rate (issue 4: ≥ 100k events/s; upstream ships a 15k/s limit):
-// 16 EventMeshTcpClient connections, each with a window of pipelined ASYNC_MESSAGE_TO_SERVER
-// publishes of 1 KiB CloudEvents, to a 2-shard broker (embedded log, fsync interval). With
-// `--target tcp://host:port` semantics later (issue 8) the same generator can measure upstream.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startBroker } from '../../src/broker.js';
-import { loadConfig } from '../../src/config/load.js';
+// EventMesh TCP protocol (issue 4: ≥ 100k events/s; upstream ships a 15k/s limit): 16
+// EventMeshTcpClient connections, each with a window of pipelined ASYNC_MESSAGE_TO_SERVER
+// publishes of 1 KiB CloudEvents, to a 2-shard broker (embedded log, fsync interval); then
+// publish → push latency at a fixed rate with one subscriber. With `--target tcp://host:port`
+// the same load runs against an external EventMesh (e.g. Apache EventMesh's TCP port 10000).
+// The broker's /metrics is scraped around the publish phase: its EventMesh counters must agree
+// with the bench's own count (test/bench/agreement.test.ts).
 import type { MeshEvent } from '../../src/core/types.js';
 import { EventMeshTcpClient } from '../../src/sdk/index.js';
-import type { ScenarioResult } from '../lib/report.js';
+import { withBenchBroker } from '../lib/broker.js';
+import type { BenchContext } from '../lib/context.js';
+import { newHistogram, nowMs, summarize } from '../lib/histogram.js';
+import { disagreement, withScrape, withUsage } from '../lib/measure.js';
+import type { Row, ScenarioResult } from '../lib/report.js';
 import { runRawCeiling } from './tcp-binary.js';
 
 const CONNECTIONS = 16;
 const WINDOW = 64;
-const data = new Uint8Array(1024).fill(0x61);
+const EVENT_BYTES = 1024;
+const LATENCY_RATE = 10_000;
+const data = new Uint8Array(EVENT_BYTES).fill(0x61);
+let seq = 0;
 
-export async function runEventMeshPublish(port: number, durationMs: number): Promise<{ eventsPerSec: number; events: number; errors: number; firstError?: string }> {
+const event = (topic: string, extra: Record<string, string> = {}): MeshEvent => ({
+  attributes: { specversion: '1.0', id: `e${seq++}`, source: '/bench', type: 'bench.event', subject: topic, datacontenttype: 'application/octet-stream', ...extra },
+  data,
+});
+const userAgent = (group: string, purpose: 'pub' | 'sub', i: number) => ({ group, purpose, subsystem: '5023', pid: process.pid + i, host: '127.0.0.1', idc: 'bench' });
+
+export interface Endpoint { readonly host: string; readonly port: number }
+
+export async function runEventMeshPublish(at: Endpoint, durationMs: number): Promise<{ eventsPerSec: number; events: number; errors: number; firstError?: string }> {
   const clients = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) =>
-    EventMeshTcpClient.connect({ port, maxInflight: WINDOW, userAgent: { group: 'bench-pub', purpose: 'pub', subsystem: '5023', pid: process.pid + i, host: '127.0.0.1', idc: 'bench' } })));
-  let events = 0, errors = 0, seq = 0;
+    EventMeshTcpClient.connect({ ...at, maxInflight: WINDOW, userAgent: userAgent('bench-pub', 'pub', i) })));
+  let events = 0, errors = 0;
   let firstError: string | undefined;
   const end = Date.now() + durationMs;
   const t0 = performance.now();
   const worker = async (c: EventMeshTcpClient) => {
     while (Date.now() < end) {
-      const ev: MeshEvent = { attributes: { specversion: '1.0', id: `e${seq++}`, source: '/bench', type: 'bench.event', subject: 'bench-em', datacontenttype: 'application/octet-stream' }, data };
-      try { await c.publish('bench-em', ev); events++; } catch (err) { errors++; firstError ??= String(err); }
+      try { await c.publish('bench-em', event('bench-em')); events++; } catch (err) { errors++; firstError ??= String(err); }
     }
   };
   await Promise.all(clients.flatMap((c) => Array.from({ length: WINDOW }, () => worker(c))));
@@ -35,20 +47,81 @@ export async function runEventMeshPublish(port: number, durationMs: number): Pro
   return { eventsPerSec: events / seconds, events, errors, ...(firstError ? { firstError } : {}) };
 }
 
-export async function tcpEventMeshScenario(durationMs: number): Promise<ScenarioResult> {
-  const ceiling = await runRawCeiling(durationMs);
-  const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-em-'));
-  const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'topics.defaultPartitions': 8 } }));
-  try {
-    const run = await runEventMeshPublish(broker.ports.tcp!, durationMs);
-    return {
-      scenario: 'tcp-eventmesh',
-      description: `EventMesh TCP protocol: ${CONNECTIONS} connections × ${WINDOW} pipelined ASYNC_MESSAGE_TO_SERVER publishes of 1 KiB CloudEvents, 2 shards, embedded log (fsync interval 5 ms); ceiling = raw TCP sink of binary frames in the same run`,
-      rows: [{ metric: 'publish rate (acked)', value: run.eventsPerSec, unit: 'events/s', ceiling: ceiling.eventsPerSec, target: { op: '>=', value: 100_000 } }],
-      details: { run, ceiling },
-    };
-  } finally {
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
+/** Publishes at `rate` events/s (paced every 2 ms, 4 connections) to a topic one subscriber
+ *  consumes; latency = push received − publish called (the event carries its send time). */
+export async function runEventMeshLatency(at: Endpoint, durationMs: number, rate = LATENCY_RATE) {
+  const topic = `bench-em-lat-${process.pid}-${seq}`;
+  const sub = await EventMeshTcpClient.connect({ ...at, userAgent: userAgent('bench-lat', 'sub', 100) });
+  const pubs = await Promise.all(Array.from({ length: 4 }, (_, i) => EventMeshTcpClient.connect({ ...at, maxInflight: 1000, userAgent: userAgent('bench-lat-pub', 'pub', 200 + i) })));
+  const hist = newHistogram();
+  const warmupEnd = nowMs() + Math.min(1000, durationMs / 4);
+  let delivered = 0, published = 0, errors = 0;
+  await sub.subscribe(topic, {}, (ev, ack) => {
+    ack();
+    delivered++;
+    const now = nowMs();
+    if (now > warmupEnd) hist.recordValue(Math.max(1, Math.round((now - Number(ev.attributes.benchts)) * 1000)));
+  });
+  const t0 = nowMs();
+  const end = t0 + durationMs;
+  let k = 0;
+  while (nowMs() < end) {
+    const due = Math.floor(((nowMs() - t0) / 1000) * rate) - published;
+    for (let i = 0; i < due; i++) {
+      published++;
+      pubs[k++ % pubs.length]!.publish(topic, event(topic, { benchts: nowMs().toFixed(3) })).catch(() => { errors++; });
+    }
+    await new Promise((r) => setTimeout(r, 2));
   }
+  const deadline = nowMs() + 10_000;
+  while (delivered < published - errors && nowMs() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const secs = (nowMs() - t0) / 1000;
+  await Promise.all([sub, ...pubs].map((c) => c.close()));
+  return { published, delivered, errors, deliveredPerSec: delivered / secs, latency: summarize(hist) };
+}
+
+async function measure(at: Endpoint, metricsUrl: string | undefined, ctx: BenchContext) {
+  ctx.progress('publish phase');
+  const publish = await withUsage(() => withScrape(metricsUrl, () => runEventMeshPublish(at, ctx.durationMs)));
+  ctx.progress(`latency phase at ${LATENCY_RATE / 1000}k/s`);
+  const latency = await runEventMeshLatency(at, ctx.durationMs);
+  return { publish, latency };
+}
+
+export async function tcpEventMeshScenario(durationMs: number, ctx: BenchContext): Promise<ScenarioResult> {
+  ctx.progress('raw TCP ceiling');
+  const ceiling = await runRawCeiling(Math.min(durationMs, 3000));
+  const target = ctx.target;
+  const { publish, latency } = target !== undefined
+    ? await measure({ host: target.hostname, port: Number(target.port || 10000) }, ctx.targetMetrics, ctx)
+    : await withBenchBroker({ 'log.fsync': 'interval', 'topics.defaultPartitions': 8 }, (broker, metricsUrl) =>
+      measure({ host: '127.0.0.1', port: broker.ports.tcp! }, metricsUrl, ctx));
+  const run = publish.value.value;
+  const metrics = publish.value.metrics;
+  const rows: Row[] = [
+    { metric: 'publish rate (acked)', value: run.eventsPerSec, unit: 'events/s', ceiling: ceiling.eventsPerSec, ...(target ? {} : { target: { op: '>=', value: 100_000 } as const }) },
+    { metric: 'publish throughput (1 KiB events)', value: (run.eventsPerSec * EVENT_BYTES) / 1e6, unit: 'MB/s', ceiling: ceiling.bytesPerSec / 1e6 },
+    { metric: `push rate at ${LATENCY_RATE / 1000}k/s offered`, value: latency.deliveredPerSec, unit: 'events/s' },
+    { metric: 'p50 publish→push', value: latency.latency.p50Ms, unit: 'ms' },
+    { metric: 'p90 publish→push', value: latency.latency.p90Ms, unit: 'ms' },
+    { metric: 'p99 publish→push', value: latency.latency.p99Ms, unit: 'ms' },
+    { metric: 'p99.9 publish→push', value: latency.latency.p999Ms, unit: 'ms' },
+    { metric: 'max publish→push', value: latency.latency.maxMs, unit: 'ms' },
+    { metric: 'CPU during publish (broker + load, this process)', value: publish.usage.cpuCores, unit: 'cores' },
+    { metric: 'max RSS during publish (broker + load, this process)', value: publish.usage.maxRssMiB, unit: 'MiB' },
+  ];
+  if (metrics) {
+    rows.push(
+      { metric: '/metrics eventmesh_general_eventmesh_mq_message_num Δ', value: metrics.toStorage, unit: 'events' },
+      { metric: '/metrics eventmesh→mq TPS (Δ / phase time)', value: metrics.toStorage / metrics.seconds, unit: 'events/s' },
+      { metric: 'bench vs /metrics disagreement', value: disagreement(run.events, metrics.toStorage), unit: 'ratio', target: { op: '<=', value: 0.01 } },
+    );
+  }
+  return {
+    scenario: 'tcp-eventmesh',
+    description: `EventMesh TCP protocol ${target ? `against ${target.href}` : 'against a fresh 2-shard evmesh (embedded log, fsync interval 5 ms)'}: ${CONNECTIONS} connections × ${WINDOW} pipelined ASYNC_MESSAGE_TO_SERVER publishes of 1 KiB CloudEvents; latency = publish → push to one subscriber at ${LATENCY_RATE} events/s; ceiling = raw TCP sink of binary frames in the same run`,
+    rows,
+    latencies: [{ label: `publish→push at ${LATENCY_RATE / 1000}k/s`, summary: latency.latency }],
+    details: { run, latency, ceiling, usage: publish.usage, metrics, metricsError: publish.value.metricsError },
+  };
 }
