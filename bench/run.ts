@@ -26,7 +26,7 @@ const SCENARIOS: Record<string, { about: string; run: Scenario; targets?: readon
   },
   'pubsub-2-shards': {
     about: 'in-process publish → deliver across 2 worker-thread shards',
-    run: async (d) => (await import('./scenarios/pubsub.js')).pubsubScenario(d),
+    run: async (d, ctx) => (await import('./scenarios/pubsub.js')).pubsubScenario(d, ctx),
   },
   'tcp-binary': {
     about: 'evmesh binary protocol: batched publish from 16 connections vs raw TCP sink; publish → push latency at 50k/s',
@@ -97,7 +97,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
 /** A progress line on stderr every 2 s while a scenario runs: elapsed time and its last note. */
 function progressTicker(name: string): { ctxProgress: (note: string) => void; stop: () => void } {
   const t0 = Date.now();
-  let note = 'starting';
+  let note = 'running';
   const line = () => process.stderr.write(`bench: ${name} ${((Date.now() - t0) / 1000).toFixed(0)} s — ${note}\n`);
   const timer = setInterval(line, 2000);
   return { ctxProgress: (n) => { note = n; line(); }, stop: () => clearInterval(timer) };

@@ -10,11 +10,14 @@ interface Bar { label: string; value: number; ceiling?: number | undefined; unit
 
 function throughputSvg(bars: Bar[]): string {
   if (bars.length === 0) return '<p>No throughput rows.</p>';
-  const rowH = 34, left = 360, width = 900, plotW = width - left - 150;
+  const rowH = 30, left = 420, width = 1100, plotW = width - left - 250;
   const height = bars.length * rowH + 30;
   const parts: string[] = [];
+  // A row with a ceiling is scaled to it; rows without one share a scale per unit.
+  const unitMax = new Map<string, number>();
+  for (const b of bars) if (b.ceiling === undefined) unitMax.set(b.unit, Math.max(unitMax.get(b.unit) ?? 0, b.value));
   bars.forEach((b, i) => {
-    const max = Math.max(b.value, b.ceiling ?? 0) || 1;
+    const max = (b.ceiling !== undefined ? Math.max(b.value, b.ceiling) : unitMax.get(b.unit)) || 1;
     const y = 10 + i * rowH;
     const w = (b.value / max) * plotW;
     parts.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end" font-size="12">${esc(b.label)}</text>`);
@@ -26,7 +29,7 @@ function throughputSvg(bars: Bar[]): string {
     parts.push(`<text x="${left + Math.max(w, b.ceiling !== undefined ? (b.ceiling / max) * plotW : 0) + 6}" y="${y + 15}" font-size="11">${num(b.value)} ${esc(b.unit)}${q}</text>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="throughput">${parts.join('')}
-<text x="${left}" y="${height - 4}" font-size="11" fill="#555">blue: evmesh; grey: the same-run ceiling (bars scaled per row)</text></svg>`;
+<text x="${left}" y="${height - 4}" font-size="11" fill="#555">blue: evmesh; grey: the same-run ceiling (a row with a ceiling is scaled to it, others per unit)</text></svg>`;
 }
 
 const PCTS = [['p50', 'p50Ms'], ['p90', 'p90Ms'], ['p99', 'p99Ms'], ['p99.9', 'p999Ms'], ['max', 'maxMs']] as const;
@@ -34,7 +37,8 @@ const COLORS = ['#3b75af', '#519e3e', '#ef8636', '#c53a32', '#8d69b8', '#84584e'
 
 function latencySvg(series: { label: string; summary: Record<string, number> }[]): string {
   if (series.length === 0) return '<p>No latency distributions.</p>';
-  const width = 900, height = 320, left = 60, bottom = 40, top = 20, plotW = width - left - 20, plotH = height - top - bottom;
+  const width = 1100, top = 20, plotH = 280, left = 70, plotW = width - left - 20;
+  const bottom = 40 + series.length * 16, height = top + plotH + bottom;
   const values = series.flatMap((s) => PCTS.map(([, k]) => Math.max(s.summary[k] ?? 0, 0.001)));
   const lo = Math.floor(Math.log10(Math.min(...values))), hi = Math.ceil(Math.log10(Math.max(...values)));
   const span = Math.max(1, hi - lo);
@@ -45,16 +49,15 @@ function latencySvg(series: { label: string; summary: Record<string, number> }[]
   }
   const group = plotW / PCTS.length, barW = Math.min(28, (group - 10) / series.length);
   PCTS.forEach(([name, key], g) => {
-    parts.push(`<text x="${left + g * group + group / 2}" y="${height - bottom + 16}" text-anchor="middle" font-size="12">${name}</text>`);
+    parts.push(`<text x="${left + g * group + group / 2}" y="${top + plotH + 16}" text-anchor="middle" font-size="12">${name}</text>`);
     series.forEach((s, i) => {
       const v = s.summary[key] ?? 0;
       const x = left + g * group + (group - barW * series.length) / 2 + i * barW;
       parts.push(`<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${COLORS[i % COLORS.length]}"><title>${esc(s.label)} ${name} ${v} ms</title></rect>`);
     });
   });
-  const legend = series.map((s, i) => `<tspan fill="${COLORS[i % COLORS.length]}">■</tspan> ${esc(s.label)}`).join('   ');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="latency">${parts.join('')}
-<text x="${left}" y="${height - 6}" font-size="11">${legend}</text></svg>`;
+  const legend = series.map((s, i) => `<text x="${left}" y="${top + plotH + 40 + i * 16}" font-size="12"><tspan fill="${COLORS[i % COLORS.length]}">■</tspan> ${esc(s.label)}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="latency">${parts.join('')}${legend}</svg>`;
 }
 
 function table(results: readonly ScenarioResult[]): string {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import { mergeHistograms, summarize } from '../lib/histogram.js';
+import { plainContext, type BenchContext } from '../lib/context.js';
 import { disagreement, withScrape, type MetricsDelta } from '../lib/measure.js';
 import type { ScenarioResult } from '../lib/report.js';
 import type { PubSubOptions, PubSubShardResult } from '../pubsub-plugin.js';
@@ -77,10 +78,13 @@ async function collect(opts: { shards: number; durationMs: number }, resultFile:
   };
 }
 
-export async function pubsubScenario(durationMs: number): Promise<ScenarioResult> {
+export async function pubsubScenario(durationMs: number, ctx: BenchContext = plainContext(durationMs)): Promise<ScenarioResult> {
+  ctx.progress('ring ceiling');
   const ring = await runRingBench({ timeMs: Math.min(durationMs, 2000) });
   const ceiling = Math.max(...ring.crossThread.map((c) => c.msgsPerSec));
+  ctx.progress('peak rate');
   const peak = await runPubSub({ shards: 2, durationMs });
+  ctx.progress('latency at half the peak rate');
   // Latency at a sustainable rate (half the measured peak), where p99 means something.
   const half = await runPubSub({ shards: 2, durationMs, ratePerShard: Math.round(peak.eventsPerSec / 4) });
   return {
