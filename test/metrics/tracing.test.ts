@@ -10,6 +10,7 @@ import { startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { MeshEvent } from '../../src/core/types.js';
 import { EventMeshTcpClient } from '../../src/sdk/eventmesh-tcp.js';
+import { EvmeshClient } from '../../src/sdk/index.js';
 
 interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string }
 
@@ -28,9 +29,10 @@ function collector() {
 }
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACE2 = '0af7651916cd43dd8448eb211c80319c';
 const PARENT = '00f067aa0ba902b7';
 
-test('M30: traceparent crosses EventMesh TCP publish → store → deliver; spans reach the OTLP collector', async () => {
+test('M30: traceparent crosses EventMesh TCP and binary publish → store → deliver; spans reach the OTLP collector', async () => {
   const c = collector();
   const otlpPort = await c.listen();
   const broker = await startBroker(loadConfig({
@@ -52,6 +54,13 @@ test('M30: traceparent crosses EventMesh TCP publish → store → deliver; span
     assert.notEqual(tp.split('-')[2], PARENT, 'its parent is evmesh\'s publish span');
     assert.equal(delivered.attributes.tracestate, 'vendor=1');
     await Promise.all([sub.close(), pub.close()]);
+
+    // The binary protocol carries the extension as an attribute like any other.
+    const bin = await EvmeshClient.connect({ port: broker.ports.tcp! });
+    const binGot = new Promise<MeshEvent>((resolve) => { void bin.subscribe({ topic: 'traced-bin', group: 'b', from: 'earliest' }, (d) => { d.ack(); resolve(d.event); }); });
+    await bin.publish('traced-bin', { attributes: { specversion: '1.0', id: 'b1', source: '/t', type: 't', traceparent: `00-${TRACE2}-${PARENT}-01` }, data: Buffer.from('y') });
+    assert.match(String((await binGot).attributes.traceparent), new RegExp(`^00-${TRACE2}-[0-9a-f]{16}-01$`));
+    await bin.close();
   } finally {
     await broker.stop(); // flushes every thread's span processor
     c.server.close();
@@ -65,6 +74,7 @@ test('M30: traceparent crosses EventMesh TCP publish → store → deliver; span
     assert.ok(span, `a ${name} span`);
     assert.equal(span.parentSpanId, publish.spanId, `${name} is a child of publish`);
   }
+  assert.deepEqual(new Set(c.spans.filter((s) => s.traceId === TRACE2).map((s) => s.name)), new Set(['publish', 'store', 'deliver']));
 });
 
 test('M30: tracing is off by default and then adds no traceparent', async () => {
