@@ -31,3 +31,17 @@ export async function deleteKafkaTopics(brokers: string, prefixes: readonly stri
   await Promise.all(names.map((n) => new Promise<void>((resolve) => admin.deleteTopic(n, 10_000, () => resolve()))));
   admin.disconnect();
 }
+
+/** The offsets Kafka's group coordinator holds for `group` on `topic`'s partitions, asked by a
+ *  plain librdkafka consumer of that group. */
+export async function committedOffsets(brokers: string, group: string, topic: string, partitions: number): Promise<number[]> {
+  const c = new rdkafka.KafkaConsumer({ 'bootstrap.servers': brokers, 'group.id': group, 'enable.auto.commit': false }, {});
+  await new Promise<void>((resolve, reject) => c.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+  try {
+    const tps = await new Promise<rdkafka.TopicPartitionOffset[]>((resolve, reject) =>
+      c.committed(Array.from({ length: partitions }, (_, partition) => ({ topic, partition })), 10_000, (err, r) => (err ? reject(err) : resolve(r))));
+    return tps.sort((a, b) => a.partition - b.partition).map((t) => t.offset ?? -1);
+  } finally {
+    await new Promise<void>((resolve) => c.disconnect(() => resolve()));
+  }
+}
