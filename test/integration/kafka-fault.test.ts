@@ -46,10 +46,11 @@ describe('kafka broker stopped and restarted under publish load', () => {
     const acked: number[] = [];
     const failed: { i: number; code: string; ms: number }[] = [];
     let i = 0;
-    let phase: 'before' | 'down' | 'after' = 'before';
+    // Shared with the publisher loop below (an object, so its reads are not narrowed away).
+    const state: { phase: 'before' | 'down' | 'after'; restartedAt: number } = { phase: 'before', restartedAt: Infinity };
     let longest = 0;
     const publisher = (async () => {
-      while (phase !== 'after' || acked.filter((n) => n >= restartedAt).length < 50) {
+      while (state.phase !== 'after' || acked.filter((n) => n >= state.restartedAt).length < 50) {
         const n = i++;
         const t0 = Date.now();
         try {
@@ -59,19 +60,19 @@ describe('kafka broker stopped and restarted under publish load', () => {
           failed.push({ i: n, code: (err as { code?: string }).code ?? String(err), ms: Date.now() - t0 });
         }
         longest = Math.max(longest, Date.now() - t0);
-        if (phase === 'down') await new Promise((r) => setTimeout(r, 100));
+        if (state.phase === 'down') await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    let restartedAt = Infinity;
     while (acked.length < 100) await new Promise((r) => setTimeout(r, 10));
     kafkaDown(PORT);
-    phase = 'down';
+    state.phase = 'down';
     const downAt = i;
     // While it is down, publishes fail (after kafka.deliveryTimeoutMs), they do not hang.
     while (failed.length < 3) await new Promise((r) => setTimeout(r, 50));
     kafkaUp(PORT);
-    restartedAt = i;
-    phase = 'after';
+    const restartedAt = i;
+    state.restartedAt = restartedAt;
+    state.phase = 'after';
     await publisher;
 
     assert.ok(failed.length >= 3);
