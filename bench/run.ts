@@ -29,6 +29,10 @@ const SCENARIOS: Record<string, { about: string; run: Scenario }> = {
     about: 'EventMesh TCP protocol: pipelined publish from 16 connections',
     run: async (d) => (await import('./scenarios/tcp-eventmesh.js')).tcpEventMeshScenario(d),
   },
+  kafka: {
+    about: 'storage=kafka: SDK binary-TCP publish into a real Kafka broker vs a raw node-rdkafka producer; publish → push latency through Kafka',
+    run: async (d) => (await import('./scenarios/kafka.js')).kafkaScenario(d),
+  },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',
     run: async () => (await import('./scenarios/idle-rss.js')).idleRssScenario(),
