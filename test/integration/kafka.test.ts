@@ -132,4 +132,18 @@ describe('broker: storage kafka, 2 shards', () => {
     const ends = [0, 1].map((p) => sent.filter((r) => r.partition === p).length);
     assert.deepEqual(await committedOffsets(brokers, `${prefix}workers`, `${prefix}acks`, 2), ends);
   });
+
+  it('commits only what clients acked: unacked events are not committed to the Kafka group', async () => {
+    await broker.client().createTopic('partial', 1);
+    const got: Delivery[] = [];
+    // Acks the first 4 deliveries only; ackTimeoutMs keeps the rest in flight during the test.
+    const sub = await sdk.subscribe({ topic: 'partial', group: 'slow', from: 'earliest', ackTimeoutMs: 60_000 }, (d) => {
+      got.push(d);
+      if (got.length <= 4) d.ack();
+    });
+    await broker.client().publishBatch('partial', Array.from({ length: 10 }, (_, i) => ev(`p-${i}`)));
+    await until(() => got.length === 10, '10 deliveries');
+    await sub.close();
+    assert.deepEqual(await committedOffsets(brokers, `${prefix}slow`, `${prefix}partial`, 1), [4]);
+  });
 });

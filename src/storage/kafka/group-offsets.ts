@@ -6,14 +6,13 @@
 // round trip, or for the whole timeout while the broker is down); their results arrive through
 // offset_commit_cb, which librdkafka serves only from a consume call, so each group consumer runs
 // node-rdkafka's consume loop on its own thread (it never has an assignment: no messages).
-import { EvmeshError } from '../../errors.js';
 import type { ResolvedKafkaOptions } from './options.js';
-import { KafkaConsumer, kafkaError, type LibrdKafkaError } from './rdkafka.js';
+import { KafkaConsumer, kafkaError, retrying, type LibrdKafkaError, type TopicPartitionOffset } from './rdkafka.js';
 
 /** librdkafka's RD_KAFKA_OFFSET_INVALID: no committed offset. */
 const OFFSET_INVALID = -1001;
 
-interface PendingCommit { resolve(): void; reject(err: unknown): void; timer: NodeJS.Timeout }
+interface PendingCommit { done(err: LibrdKafkaError | null): void }
 
 class GroupClient {
   readonly consumer: InstanceType<typeof KafkaConsumer>;
@@ -21,7 +20,7 @@ class GroupClient {
   /** Commits in the order they were sent; librdkafka reports them in that order. */
   private readonly pending: PendingCommit[] = [];
 
-  constructor(private readonly o: ResolvedKafkaOptions, groupId: string, clientId: string) {
+  constructor(private readonly o: ResolvedKafkaOptions, private readonly groupId: string, clientId: string) {
     this.consumer = new KafkaConsumer({
       'bootstrap.servers': o.brokers,
       'client.id': clientId,
@@ -30,12 +29,7 @@ class GroupClient {
       'socket.timeout.ms': o.requestTimeoutMs,
       offset_commit_cb: true,
     }, {});
-    this.consumer.on('offset.commit', (err: LibrdKafkaError | null) => {
-      const p = this.pending.shift();
-      if (!p) return;
-      clearTimeout(p.timer);
-      if (err) p.reject(kafkaError(`commit for group ${groupId}`, err)); else p.resolve();
-    });
+    this.consumer.on('offset.commit', (err: LibrdKafkaError | null) => this.pending.shift()?.done(err));
     this.ready = new Promise((resolve, reject) => {
       this.consumer.connect({ timeout: o.requestTimeoutMs }, (err) => {
         if (err) { reject(kafkaError(`group ${groupId} connect`, err)); return; }
@@ -49,37 +43,34 @@ class GroupClient {
 
   async commit(topic: string, partition: number, offset: number): Promise<void> {
     await this.ready;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const i = this.pending.indexOf(p);
-        if (i >= 0) this.pending.splice(i, 1);
-        reject(new EvmeshError('EVM_UNAVAILABLE', `kafka commit of ${topic}/${partition}: no answer within ${this.o.requestTimeoutMs} ms`));
-      }, this.o.requestTimeoutMs);
-      const p: PendingCommit = { resolve, reject, timer };
-      this.pending.push(p);
-      try {
-        this.consumer.commit({ topic, partition, offset });
-      } catch (err) {
-        this.pending.pop();
-        clearTimeout(timer);
-        reject(kafkaError(`commit of ${topic}/${partition}`, err));
-      }
-    });
+    await retrying<void>(`commit of ${topic}/${partition} for group ${this.groupId}`, this.o.requestTimeoutMs, (cb) => this.commitOnce(topic, partition, offset, cb));
+  }
+
+  private commitOnce(topic: string, partition: number, offset: number, cb: (err: LibrdKafkaError | null, v: void) => void): void {
+    // A commit that timed out stays queued: its late report must still pair with it, not with
+    // the next commit.
+    let settled = false;
+    const p: PendingCommit = { done: (err) => { if (settled) return; settled = true; clearTimeout(timer); cb(err, undefined); } };
+    const timer = setTimeout(() => p.done({ message: `no answer within ${this.o.requestTimeoutMs} ms`, code: -185 } as LibrdKafkaError), this.o.requestTimeoutMs); // RD_KAFKA_RESP_ERR__TIMED_OUT
+    this.pending.push(p);
+    try {
+      this.consumer.commit({ topic, partition, offset });
+    } catch (err) {
+      this.pending.pop();
+      p.done(err as LibrdKafkaError);
+    }
   }
 
   async fetch(topic: string, partition: number): Promise<number | undefined> {
     await this.ready;
-    return new Promise((resolve, reject) => {
-      this.consumer.committed([{ topic, partition }], this.o.requestTimeoutMs, (err, tps) => {
-        if (err) { reject(kafkaError(`committed offset of ${topic}/${partition}`, err)); return; }
-        const off = tps[0]?.offset;
-        resolve(off === undefined || off === OFFSET_INVALID || off < 0 ? undefined : off);
-      });
-    });
+    const tps = await retrying<TopicPartitionOffset[]>(`committed offset of ${topic}/${partition}`, this.o.requestTimeoutMs,
+      (cb) => this.consumer.committed([{ topic, partition }], this.o.requestTimeoutMs, cb));
+    const off = tps[0]?.offset;
+    return off === undefined || off === OFFSET_INVALID || off < 0 ? undefined : off;
   }
 
   async close(): Promise<void> {
-    for (const p of this.pending.splice(0)) { clearTimeout(p.timer); p.reject(new EvmeshError('EVM_UNAVAILABLE', 'storage is closed')); }
+    for (const p of this.pending.splice(0)) p.done({ message: 'storage is closed', code: -197 } as LibrdKafkaError); // RD_KAFKA_RESP_ERR__DESTROY
     await this.ready.catch(() => {});
     await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
   }

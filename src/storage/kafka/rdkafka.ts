@@ -8,11 +8,30 @@ import { EvmeshError } from '../../errors.js';
 if (!isMainThread) throw new EvmeshError('EVM_INTERNAL', 'node-rdkafka cannot run in a worker thread; Kafka storage lives on the main thread');
 
 export const { Producer, KafkaConsumer, AdminClient } = rdkafka;
-export type { LibrdKafkaError, Message, MessageHeader } from 'node-rdkafka';
+export type { LibrdKafkaError, Message, MessageHeader, TopicPartitionOffset, WatermarkOffsets } from 'node-rdkafka';
+import type { LibrdKafkaError } from 'node-rdkafka';
 
 /** An EvmeshError for a librdkafka error of `what` (every Kafka failure a client sees is
  *  EVM_UNAVAILABLE: the broker is down or unreachable, or timed out). */
 export function kafkaError(what: string, err: unknown): EvmeshError {
   const e = err as { message?: string; code?: number } | undefined;
   return new EvmeshError('EVM_UNAVAILABLE', `kafka ${what}: ${e?.message ?? String(err)}${e?.code !== undefined ? ` (code ${e.code})` : ''}`, { kafkaCode: e?.code });
+}
+
+/** Broker errors that clear up by themselves: leadership moving or not yet taken (right after a
+ *  topic is created the metadata can name a leader before it serves requests), the group
+ *  coordinator loading, a request that timed out. rdkafka.h rd_kafka_resp_err_t. */
+const TRANSIENT = new Set([3 /* UNKNOWN_TOPIC_OR_PART */, 5 /* LEADER_NOT_AVAILABLE */, 6 /* NOT_LEADER_FOR_PARTITION */,
+  7 /* REQUEST_TIMED_OUT */, 14 /* COORDINATOR_LOAD_IN_PROGRESS */, 15 /* COORDINATOR_NOT_AVAILABLE */, 16 /* NOT_COORDINATOR */]);
+
+/** Runs the callback-style request `call` again while it fails with a transient broker error, for
+ *  at most `timeoutMs`; rejects with the EvmeshError of the last failure. */
+export async function retrying<T>(what: string, timeoutMs: number, call: (cb: (err: LibrdKafkaError | null | undefined, v: T) => void) => void): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const r = await new Promise<{ err?: LibrdKafkaError; v?: T }>((resolve) => call((err, v) => resolve(err ? { err } : { v })));
+    if (!r.err) return r.v as T;
+    if (!TRANSIENT.has(r.err.code) || Date.now() + delay > deadline) throw kafkaError(what, r.err);
+    await new Promise((res) => setTimeout(res, delay));
+  }
 }

@@ -5,7 +5,7 @@ import { EvmeshError } from '../../errors.js';
 import type { StoredRecord } from '../types.js';
 import { fromKafka, type Header } from './cloudevents-binding.js';
 import type { ResolvedKafkaOptions } from './options.js';
-import { KafkaConsumer, kafkaError, type Message } from './rdkafka.js';
+import { KafkaConsumer, kafkaError, retrying, type Message, type TopicPartitionOffset } from './rdkafka.js';
 
 /** One consume call waits at most this long for messages (it runs on librdkafka's thread). */
 const CONSUME_WAIT_MS = 50;
@@ -88,13 +88,10 @@ export class KafkaReader {
   }
 
   /** First offset whose timestamp >= ts, or -1 (librdkafka OFFSET_END) when there is none. */
-  offsetForTimestamp(topic: string, partition: number, ts: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.consumer.offsetsForTimes([{ topic, partition, offset: ts }], this.o.requestTimeoutMs, (err, tps) => {
-        if (err) reject(kafkaError(`offsetsForTimes of ${topic}/${partition}`, err));
-        else resolve(tps[0]?.offset ?? -1);
-      });
-    });
+  async offsetForTimestamp(topic: string, partition: number, ts: number): Promise<number> {
+    const tps = await retrying<TopicPartitionOffset[]>(`offsetsForTimes of ${topic}/${partition}`, this.o.requestTimeoutMs,
+      (cb) => this.consumer.offsetsForTimes([{ topic, partition, offset: ts }], this.o.requestTimeoutMs, cb));
+    return tps[0]?.offset ?? -1;
   }
 
   /** Forgets the position on `topic` (deleted or recreated). */

@@ -9,7 +9,7 @@ import type { TopicMeta } from '../types.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import type { KafkaProducer } from './producer.js';
 import type { KafkaReader } from './reader.js';
-import { AdminClient, kafkaError } from './rdkafka.js';
+import { AdminClient, kafkaError, retrying, type WatermarkOffsets } from './rdkafka.js';
 
 export const CATALOG_TOPIC = '__evmesh_topics';
 /** librdkafka error codes (rdkafka.h rd_kafka_resp_err_t). */
@@ -162,13 +162,10 @@ export class TopicCatalog {
     });
   }
 
-  watermarks(topic: string, partition: number): Promise<{ low: number; high: number }> {
-    return new Promise((resolve, reject) => {
-      this.producer.client.queryWatermarkOffsets(topic, partition, this.o.requestTimeoutMs, (err, w) => {
-        if (err) reject(kafkaError(`watermarks of ${topic}/${partition}`, err));
-        else resolve({ low: w.lowOffset, high: w.highOffset });
-      });
-    });
+  async watermarks(topic: string, partition: number): Promise<{ low: number; high: number }> {
+    const w = await retrying<WatermarkOffsets>(`watermarks of ${topic}/${partition}`, this.o.requestTimeoutMs,
+      (cb) => this.producer.client.queryWatermarkOffsets(topic, partition, this.o.requestTimeoutMs, cb));
+    return { low: w.lowOffset, high: w.highOffset };
   }
 
   close(): void {
