@@ -11,6 +11,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { partitionForKey } from '../../src/core/partitioner.js';
 import type { Delivery, MeshEvent } from '../../src/core/types.js';
 import { EvmeshClient } from '../../src/sdk/evmesh-client.js';
+import { startBrokerProcess } from '../helpers/broker-process.js';
+import { httpJson } from '../helpers/http.js';
 import { committedOffsets, deleteKafkaTopics, kafkaUp, uniquePrefix } from '../helpers/kafka.js';
 
 const brokers = kafkaUp();
@@ -145,5 +147,24 @@ describe('broker: storage kafka, 2 shards', () => {
     await until(() => got.length === 10, '10 deliveries');
     await sub.close();
     assert.deepEqual(await committedOffsets(brokers, `${prefix}slow`, `${prefix}partial`, 1), [4]);
+  });
+});
+
+describe('evmesh start --storage kafka --kafka-brokers', () => {
+  it('starts the CLI on Kafka; the admin API reports storage kafka and publishes land in Kafka', async () => {
+    const prefix = uniquePrefix('cli');
+    const p = await startBrokerProcess(['--storage', 'kafka', '--kafka-brokers', brokers, '--shards', '1', '--host', '127.0.0.1', '--tcp-port', '0', '--admin-port', '0'], { EVMESH_KAFKA_PREFIX: prefix });
+    try {
+      assert.equal((await httpJson(p.ports.admin!, 'GET', '/status')).body.storage, 'kafka');
+      const c = await EvmeshClient.connect({ host: '127.0.0.1', port: p.ports.tcp!, reconnect: false });
+      const r = await c.publish('cli', ev('cli-1'));
+      await c.close();
+      const [m] = kcatConsume(`${prefix}cli`, 1);
+      assert.equal(m!.offset, r.offset);
+    } finally {
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0);
+      await deleteKafkaTopics(brokers, [prefix]);
+    }
   });
 });

@@ -1,7 +1,9 @@
 // KafkaStorage against the real single-node Apache Kafka broker (scripts/kafka/, issue 7 item 1):
 // the same conformance suite as log and memory. Each storage instance gets its own topic/group
 // prefix, so tests never see each other's topics on the shared broker.
-import { after } from 'node:test';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import { KafkaStorage } from '../../src/storage/kafka/kafka-storage.js';
 import { deleteKafkaTopics, kafkaUp, uniquePrefix } from '../helpers/kafka.js';
 import { runStorageConformance } from './conformance.js';
@@ -21,3 +23,29 @@ runStorageConformance('kafka', async () => make(), {
 });
 
 after(() => deleteKafkaTopics(brokers, prefixes));
+
+describe('KafkaStorage specifics', () => {
+  it('bounds the produced-but-unreported messages (kafka.maxInFlight): appends beyond it wait, in order, and all complete', async () => {
+    const s = new KafkaStorage({ brokers, prefix: uniquePrefix('inflight'), lingerMs: 1, maxInFlight: 4 });
+    prefixes.push(s.prefix);
+    await s.open();
+    try {
+      await s.createTopic('t', 1);
+      const sizes = [3, 3, 6, 1, 2, 4, 3];
+      const results = await Promise.all(sizes.map((n, b) => s.append('t', 0, Array.from({ length: n }, (_, i) => Buffer.from(`b${b}i${i}`)))));
+      let next = 0;
+      results.forEach((r, b) => { assert.deepEqual(r, { baseOffset: next, count: sizes[b] }, `batch ${b}`); next += sizes[b]!; });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('open() fails with EVM_UNAVAILABLE when no broker answers', async () => {
+    const s = new KafkaStorage({ brokers: '127.0.0.1:1', requestTimeoutMs: 1000 });
+    await assert.rejects(s.open(), { code: 'EVM_UNAVAILABLE' });
+  });
+
+  it('rejects a prefix Kafka cannot name topics with (EVM_BAD_CONFIG)', () => {
+    assert.throws(() => new KafkaStorage({ brokers, prefix: 'a/b' }), { code: 'EVM_BAD_CONFIG' });
+  });
+});

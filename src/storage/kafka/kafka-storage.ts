@@ -29,6 +29,9 @@ export class KafkaStorage implements Storage {
 
   constructor(options: KafkaStorageOptions) {
     this.o = resolveKafkaOptions(options);
+    if (!/^[A-Za-z0-9._-]{0,100}$/.test(this.o.prefix)) {
+      throw new EvmeshError('EVM_BAD_CONFIG', `kafka prefix ${JSON.stringify(this.o.prefix)} is not up to 100 of [A-Za-z0-9._-]`);
+    }
     const id = `evmesh-${randomUUID().slice(0, 8)}`;
     this.producer = new KafkaProducer(this.o, id);
     this.reader = new KafkaReader(this.o, id);
