@@ -45,7 +45,7 @@ up() {
     "${jvm[@]}" kafka.tools.StorageTool format -t "$("${jvm[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null)" -c "$run/server.properties" --ignore-formatted > "$run/format.log" 2>&1 \
       || { cat "$run/format.log" >&2; exit 1; }
   fi
-  setsid nohup "${jvm[@]}" kafka.Kafka "$run/server.properties" > "$run/broker.log" 2>&1 < /dev/null &
+  setsid nohup "${jvm[@]}" kafka.Kafka "$run/server.properties" > "$run/broker.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$run/pid"
   for _ in $(seq 1 600); do
     if answers; then echo "$addr"; return; fi
@@ -66,6 +66,10 @@ down() {
   kill -9 "$pid" 2>/dev/null || true; rm -f "$run/pid"
 }
 
+# One up/down at a time per port (test files started together all call `up`).
+mkdir -p "$cache"
+exec 9>"$cache/kafka-$port.lock"
+flock 9
 case "${1:-}" in
   up) up ;;
   down) down ;;
