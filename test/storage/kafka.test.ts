@@ -40,6 +40,19 @@ describe('KafkaStorage specifics', () => {
     }
   });
 
+  it('a message over kafka.maxMessageBytes fails its append with EVM_TOO_LARGE; the partition stays usable', async () => {
+    const s = new KafkaStorage({ brokers, prefix: uniquePrefix('size'), lingerMs: 1, maxMessageBytes: 4096 });
+    prefixes.push(s.prefix);
+    await s.open();
+    try {
+      await s.createTopic('t', 1);
+      await assert.rejects(s.append('t', 0, [Buffer.alloc(8192)]), { code: 'EVM_TOO_LARGE' });
+      assert.deepEqual(await s.append('t', 0, [Buffer.from('small')]), { baseOffset: 0, count: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('open() fails with EVM_UNAVAILABLE when no broker answers', async () => {
     const s = new KafkaStorage({ brokers: '127.0.0.1:1', requestTimeoutMs: 1000 });
     await assert.rejects(s.open(), { code: 'EVM_UNAVAILABLE' });

@@ -11,11 +11,15 @@ export const { Producer, KafkaConsumer, AdminClient } = rdkafka;
 export type { LibrdKafkaError, Message, MessageHeader, TopicPartitionOffset, WatermarkOffsets } from 'node-rdkafka';
 import type { LibrdKafkaError } from 'node-rdkafka';
 
-/** An EvmeshError for a librdkafka error of `what` (every Kafka failure a client sees is
- *  EVM_UNAVAILABLE: the broker is down or unreachable, or timed out). */
+/** rdkafka.h RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE: a message over kafka.maxMessageBytes. */
+const MSG_SIZE_TOO_LARGE = 10;
+
+/** An EvmeshError for a librdkafka error of `what`: EVM_TOO_LARGE for a message over the size
+ *  limit, else EVM_UNAVAILABLE (the broker is down or unreachable, or timed out). */
 export function kafkaError(what: string, err: unknown): EvmeshError {
   const e = err as { message?: string; code?: number } | undefined;
-  return new EvmeshError('EVM_UNAVAILABLE', `kafka ${what}: ${e?.message ?? String(err)}${e?.code !== undefined ? ` (code ${e.code})` : ''}`, { kafkaCode: e?.code });
+  const code = e?.code === MSG_SIZE_TOO_LARGE ? 'EVM_TOO_LARGE' : 'EVM_UNAVAILABLE';
+  return new EvmeshError(code, `kafka ${what}: ${e?.message ?? String(err)}${e?.code !== undefined ? ` (code ${e.code})` : ''}`, { kafkaCode: e?.code });
 }
 
 /** Broker errors that clear up by themselves: leadership moving or not yet taken (right after a
