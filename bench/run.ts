@@ -37,6 +37,10 @@ const SCENARIOS: Record<string, { about: string; run: Scenario; targets?: readon
     run: async (d, ctx) => (await import('./scenarios/tcp-eventmesh.js')).tcpEventMeshScenario(d, ctx),
     targets: ['tcp'],
   },
+  kafka: {
+    about: 'storage=kafka: SDK binary-TCP publish into a real Kafka broker vs a raw node-rdkafka producer; publish → push latency through Kafka',
+    run: async (d) => (await import('./scenarios/kafka.js')).kafkaScenario(d),
+  },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',
     run: async () => (await import('./scenarios/idle-rss.js')).idleRssScenario(),

@@ -2,8 +2,25 @@
 // (main thread) and every shard, so both sides build identical storage and core settings.
 import type { EvmeshConfig } from './config/schema.js';
 import { createStorage, type Storage } from './storage/index.js';
+import { NoStorage } from './storage/none.js';
 
+/** The controller's (main thread's) storage. Kafka is imported only here: node-rdkafka must never
+ *  load in a shard worker (STACK.md). */
+export async function controllerStorageFor(config: EvmeshConfig): Promise<Storage> {
+  if (config.storage !== 'kafka') return storageFor(config);
+  const { KafkaStorage } = await import('./storage/kafka/kafka-storage.js');
+  const k = config.kafka;
+  return new KafkaStorage({
+    brokers: k.brokers, prefix: k.prefix, lingerMs: k.lingerMs, batchBytes: k.batchBytes, compression: k.compression,
+    maxInFlight: k.maxInFlight, deliveryTimeoutMs: k.deliveryTimeoutMs, requestTimeoutMs: k.requestTimeoutMs,
+    maxMessageBytes: k.maxMessageBytes, replicationFactor: k.replicationFactor,
+  });
+}
+
+/** A shard's storage: its own partitions' (log, memory); none with kafka, where every partition
+ *  lives on the controller (coreSettings partitionsOnController). */
 export function storageFor(config: EvmeshConfig): Storage {
+  if (config.storage === 'kafka') return new NoStorage();
   if (config.storage === 'memory') return createStorage('memory');
   return createStorage('log', {
     dataDir: config.dataDir,
@@ -28,5 +45,7 @@ export function coreSettings(config: EvmeshConfig) {
     requestTimeoutMs: config.delivery.requestTimeoutMs,
     maxEventBytes: config.limits.maxEventBytes,
     maxBatchEvents: config.limits.maxBatchEvents,
+    partitionsOnController: config.storage === 'kafka',
+    boundsRefreshMs: config.storage === 'kafka' ? config.kafka.refreshMs : undefined,
   };
 }

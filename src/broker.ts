@@ -4,7 +4,7 @@
 // handles shutdown. Shards own partitions and run the protocol plugins.
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { parseFrom, pull } from './admin/pull.js';
-import { coreSettings, storageFor } from './broker-options.js';
+import { controllerStorageFor, coreSettings } from './broker-options.js';
 import type { EvmeshConfig } from './config/schema.js';
 import { Core } from './core/core.js';
 import type { Client } from './core/types.js';
@@ -81,7 +81,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
   config = { ...config, ports: ports0 };
   const log = options.log ?? ((line: string) => process.stderr.write(`evmesh: ${line}\n`));
   await startTracing(config, 'main');
-  const storage = storageFor(config);
+  const storage = await controllerStorageFor(config);
   await storage.open();
   const supervisor = new Supervisor({ restart: { maxRestarts: config.shard.maxRestarts }, log });
   let core: Core | undefined;

@@ -77,7 +77,7 @@ export function coerceValue(key: ConfigKey, raw: unknown, source: string, text: 
   };
   switch (s.kind) {
     case 'string':
-      if (typeof raw !== 'string' || raw.trim() === '') throw fail();
+      if (typeof raw !== 'string' || (s.pattern ? !s.pattern.test(raw) : raw.trim() === '')) throw fail();
       return raw;
     case 'enum':
       if (typeof raw !== 'string' || !s.values!.includes(raw)) throw fail();

@@ -16,6 +16,9 @@ export interface KeySpec<V> {
   /** integer/size/duration: inclusive bounds. */
   readonly min?: number;
   readonly max?: number;
+  /** string: the value must match this (instead of being non-empty); `allowedDoc` words it. */
+  readonly pattern?: RegExp;
+  readonly allowedDoc?: string;
   /** size: the value must be a power of two. */
   readonly powerOfTwo?: boolean;
   /** size/duration: -1 is also accepted and means "unlimited". */
@@ -50,7 +53,7 @@ const port = (def: number, listener: string, flag: string): KeySpec<number> =>
 export const SCHEMA = {
   host: str('0.0.0.0', { flag: '--host', metavar: 'addr', description: 'Address every listener binds to.' }),
   dataDir: str('./data', { flag: '--data-dir', metavar: 'dir', description: 'Directory of the embedded log (relative paths are relative to the working directory).' }),
-  storage: oneOf(['log', 'memory'], 'log', { flag: '--storage', description: 'Storage backend: the embedded durable log, or memory (ephemeral, for tests).' }),
+  storage: oneOf(['log', 'memory', 'kafka'], 'log', { flag: '--storage', description: 'Storage backend: the embedded durable log, memory (ephemeral, for tests), or an Apache Kafka cluster (kafka.*; docs/storage.md).' }),
   shards: int(() => availableParallelism(), {
     min: 1, max: 1024, flag: '--shards', metavar: 'n', defaultDoc: 'number of CPUs',
     description: 'Number of shard worker threads (default: os.availableParallelism()).',
@@ -75,6 +78,19 @@ export const SCHEMA = {
   'log.indexIntervalBytes': size(4 * KiB, { min: 1, max: GiB, description: 'Bytes of record batches between two entries of the sparse offset index.' }),
   'log.retentionBytes': size(-1, { min: 0, unlimited: true, description: 'Per partition: the oldest segments are deleted while the log is larger than this.' }),
   'log.retentionMs': duration(7 * DAY, { min: 0, unlimited: true, description: 'Segments whose newest record is older than this are deleted.' }),
+
+  // Kafka storage (storage: kafka; src/storage/kafka, docs/storage.md "kafka").
+  'kafka.brokers': str('127.0.0.1:9092', { flag: '--kafka-brokers', metavar: 'host:port,…', description: 'Kafka bootstrap servers (storage: kafka).' }),
+  'kafka.prefix': str('', { pattern: /^[A-Za-z0-9._-]{0,100}$/, allowedDoc: 'up to 100 of [A-Za-z0-9._-] (may be empty)', description: 'Prefix of every Kafka topic and consumer group evmesh uses (evmesh topic t is Kafka topic <prefix>t), so several evmesh clusters can share one Kafka cluster.' }),
+  'kafka.lingerMs': duration(5, { min: 0, max: 60_000, description: 'Producer linger.ms: how long librdkafka waits to fill a batch before sending it.' }),
+  'kafka.batchBytes': size(MiB, { min: 1, max: 2_147_483_647, description: 'Producer batch.size: most bytes of one partition\'s message batch.' }),
+  'kafka.compression': oneOf(['none', 'gzip', 'snappy', 'lz4'], 'none', { description: 'Producer compression codec of message batches.' }),
+  'kafka.maxInFlight': int(50_000, { min: 1, max: 10_000_000, description: 'Messages produced and not yet acknowledged by a delivery report; further appends wait (unbounded producing starves the delivery reports).' }),
+  'kafka.deliveryTimeoutMs': duration(30_000, { min: 1000, max: DAY, description: 'Producer message.timeout.ms: an event Kafka has not acknowledged in this time fails its publish (EVM_UNAVAILABLE) instead of waiting while the broker is down.' }),
+  'kafka.requestTimeoutMs': duration(10_000, { min: 100, max: HOUR, description: 'Timeout of Kafka metadata, admin, offset, fetch and commit requests.' }),
+  'kafka.maxMessageBytes': size(8 * MiB, { min: KiB, max: GiB, description: 'Largest Kafka message (producer message.max.bytes and the max.message.bytes of topics evmesh creates); keep it above limits.maxEventBytes.' }),
+  'kafka.replicationFactor': int(1, { min: 1, max: 32, description: 'Replication factor of the Kafka topics evmesh creates.' }),
+  'kafka.refreshMs': duration(500, { min: 10, max: HOUR, description: 'How often partitions with subscribers re-read their Kafka high watermark, so events other Kafka producers wrote (kcat, other evmesh nodes) are delivered.' }),
 
   'delivery.ackTimeoutMs': duration(30_000, { min: 1, max: DAY, description: 'An unacknowledged delivery is redelivered after this long.' }),
   'delivery.maxAttempts': int(16, { min: 1, max: 10_000, description: 'Deliveries of one event (first + retries) before it goes to the dead-letter topic.' }),
@@ -184,7 +200,7 @@ export function describeAllowed(key: ConfigKey): string {
   const s = spec(key);
   const unlimited = s.unlimited ? '-1 (unlimited) or ' : '';
   switch (s.kind) {
-    case 'string': return 'a non-empty string';
+    case 'string': return s.allowedDoc ?? 'a non-empty string';
     case 'boolean': return 'true or false';
     case 'enum': return `one of ${s.values!.join(', ')}`;
     case 'integer': return `an integer${range(s)}`;

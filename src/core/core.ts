@@ -37,6 +37,11 @@ export interface CoreOptions {
   readonly maxEventBytes: number;
   /** Limit on one publishBatch call and on one storage read for delivery. */
   readonly maxBatchEvents: number;
+  /** Every partition lives on the controller (storage=kafka: its clients run on the main thread
+   *  only); the shards own none. Default false. */
+  readonly partitionsOnController?: boolean;
+  /** See OwnerOptions.refreshMs (storage shared with other writers). Default: never. */
+  readonly boundsRefreshMs?: number;
   /** Consumer offsets are persisted at most this often (and on drain/close/member leave). Default 1000. */
   readonly commitIntervalMs?: number;
   /** Injectable clock (ms) for timeouts and append timestamps. Default Date.now. */
@@ -137,13 +142,14 @@ export class Core {
       requestTimeoutMs: options.requestTimeoutMs, now: this.now, send,
     });
     this.owner = new PartitionOwner({
-      nodeId: this.nodeId, shards, storage: options.storage, topics: this.topics, now: this.now,
+      nodeId: this.nodeId, shards, onController: options.partitionsOnController === true, refreshMs: options.boundsRefreshMs,
+      storage: options.storage, topics: this.topics, now: this.now,
       maxBatchEvents: options.maxBatchEvents, tailCacheRecords: options.tailCacheRecords ?? 4096,
       deadLetterTopic: options.deadLetterTopic, send, onError: this.onError,
       publishDeadLetter: (topic, ev) => this.publishInternal(topic, ev),
     });
     this.publisher = new Publisher({
-      nodeId: this.nodeId, shards, maxPending: options.maxPendingPublishes ?? 100_000,
+      nodeId: this.nodeId, shards, onController: options.partitionsOnController === true, maxPending: options.maxPendingPublishes ?? 100_000,
       requestTimeoutMs: options.requestTimeoutMs, now: this.now,
       sendBytes: (to, message) => { if (!this.closed) this.o.mesh.send(to, message); },
       appendLocal: (info, p, values) => this.owner.append(info, p, values),
@@ -341,7 +347,7 @@ export class Core {
     };
     const info = this.topics.get(options.topic) ?? await this.topics.resolve(options.topic, TOPIC_AUTO);
     const owners = new Set<number>();
-    for (let p = 0; p < info.partitions; p++) owners.add(ownerOf(info.name, p, this.o.shards, info.hash));
+    for (let p = 0; p < info.partitions; p++) owners.add(ownerOf(info.name, p, this.o.shards, info.hash, this.o.partitionsOnController));
     const member = new LocalMember(spec, [...owners].sort((a, b) => a - b), onDelivery);
     await this.subscriber.join(member);
     return {

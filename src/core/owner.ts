@@ -60,6 +60,11 @@ export interface GroupLag {
 export interface OwnerOptions {
   readonly nodeId: number;
   readonly shards: number;
+  /** Every partition is owned by the controller (partitioner.ts ownerOf). */
+  readonly onController: boolean;
+  /** Re-read the bounds of partitions with consumer groups this often (ms), to deliver records
+   *  other writers of a shared storage appended (Kafka: kcat, other nodes). Undefined: never. */
+  readonly refreshMs: number | undefined;
   readonly storage: Storage;
   readonly topics: TopicRegistry;
   readonly now: () => number;
@@ -94,11 +99,12 @@ export class PartitionOwner {
   /** Dead letters whose publish failed; retried on the next tick. */
   private dlqRetry: { p: Pending; reason: DeadLetterReason }[] = [];
   private seq = 0;
+  private lastRefresh = 0;
 
   constructor(private readonly o: OwnerOptions) {}
 
   owns(info: TopicInfo, partition: number): boolean {
-    return ownerOf(info.name, partition, this.o.shards, info.hash) === this.o.nodeId;
+    return ownerOf(info.name, partition, this.o.shards, info.hash, this.o.onController) === this.o.nodeId;
   }
 
   private part(info: TopicInfo, partition: number): OwnedPartition {
@@ -135,6 +141,18 @@ export class PartitionOwner {
       this.o.send(from, { type: MSG.PUBLISH_ACK, id: m.id, baseOffset: base });
     } catch (err) {
       this.o.send(from, { type: MSG.PUBLISH_ACK, id: m.id, baseOffset: 0, error: toEvmeshError(err).toWire() });
+    }
+  }
+
+  /** Partitions with groups and no append in flight learn their storage's end; records another
+   *  writer appended are then read and delivered like any behind cursor. */
+  private refreshWatched(): void {
+    for (const arr of this.parts.values()) {
+      for (const part of arr) {
+        if (!part || part.groups.size === 0 || part.busy) continue;
+        const before = part.end;
+        part.refreshBounds().then(() => { if (part.end > before) this.onAppended(part); }, () => {});
+      }
     }
   }
 
@@ -398,6 +416,10 @@ export class PartitionOwner {
       const s = [...this.stalled];
       this.stalled.clear();
       for (const c of s) this.schedule(c);
+    }
+    if (this.o.refreshMs !== undefined && now - this.lastRefresh >= this.o.refreshMs) {
+      this.lastRefresh = now;
+      this.refreshWatched();
     }
     if (this.dlqRetry.length > 0) {
       const r = this.dlqRetry;

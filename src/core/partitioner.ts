@@ -4,7 +4,8 @@
 // and toPositive): partition = (murmur2(utf8(key)) & 0x7fffffff) % partitions, so a key lands on
 // the same partition number here as in a Kafka topic with the same partition count.
 // key = the `partitionkey` extension (stringified), else `subject`, else round robin per
-// (node, topic). The owner shard of (topic, partition) = (positive murmur2(topic) + partition) % shards.
+// (node, topic). The owner shard of (topic, partition) = (positive murmur2(topic) + partition) % shards,
+// or the controller for every partition when the storage can only run on the main thread (Kafka).
 import { Buffer } from 'node:buffer';
 import type { MeshEvent } from './types.js';
 
@@ -62,9 +63,12 @@ export function partitionKeyOf(ev: MeshEvent, topic?: string): string | undefine
   return typeof subject === 'string' && subject !== topic ? subject : undefined;
 }
 
-/** The shard that owns (topic, partition). `topicHash` = positiveHash(topic), cached by callers. */
-export function ownerOf(topic: string, partition: number, shards: number, topicHash = positiveHash(topic)): number {
-  return (topicHash + partition) % shards;
+/** The node that owns (topic, partition). `topicHash` = positiveHash(topic), cached by callers.
+ *  With `onController` every partition belongs to the controller (node `shards`): node-rdkafka's
+ *  clients work only on the main thread (STACK.md), so with storage=kafka the shards hand their
+ *  publish batches to it through the rings (docs/storage.md "kafka"). */
+export function ownerOf(topic: string, partition: number, shards: number, topicHash = positiveHash(topic), onController = false): number {
+  return onController ? shards : (topicHash + partition) % shards;
 }
 
 /** Chooses partitions for one node: keyed events by hash, unkeyed ones round robin per topic. */

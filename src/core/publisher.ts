@@ -93,6 +93,8 @@ class Batch {
 export interface PublisherOptions {
   readonly nodeId: number;
   readonly shards: number;
+  /** Every partition is owned by the controller (partitioner.ts ownerOf). */
+  readonly onController: boolean;
   readonly maxPending: number;
   readonly requestTimeoutMs: number;
   readonly now: () => number;
@@ -132,7 +134,7 @@ export class Publisher {
         const p = partitions[i]!;
         let batch = batches[p];
         if (!batch) {
-          batch = new Batch(info, p, ownerOf(info.name, p, this.o.shards, info.hash), this.spare.pop());
+          batch = new Batch(info, p, ownerOf(info.name, p, this.o.shards, info.hash, this.o.onController), this.spare.pop());
           batches[p] = batch;
         }
         let part = parts[p];

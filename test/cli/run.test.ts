@@ -141,7 +141,7 @@ test('startBroker failing: exit 1 with one line; EVM_BAD_CONFIG from the broker:
 test('bad config: exit 2, one line on stderr, the broker is never started', async () => {
   for (const [argv, env, message] of [
     [['start', '--shards', 'many'], {}, 'evmesh: config key shards: "many" is not an integer from 1 to 1024 (from --shards)\n'],
-    [['start'], { EVMESH_STORAGE: 'kafka' }, 'evmesh: config key storage: "kafka" is not one of log, memory (from EVMESH_STORAGE)\n'],
+    [['start'], { EVMESH_STORAGE: 'rocksdb' }, 'evmesh: config key storage: "rocksdb" is not one of log, memory, kafka (from EVMESH_STORAGE)\n'],
     [['start', '--config', 'x.yaml'], {}, 'evmesh: config key log.fsynk: unknown key (from file x.yaml); did you mean log.fsync?\n'],
   ] as const) {
     const h = harness({ env: { ...env } });

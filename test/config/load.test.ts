@@ -175,7 +175,7 @@ test('unknown keys in a file are errors, with a suggestion for typos', () => {
     'config key log.fsynk: unknown key (from file c.yaml); did you mean log.fsync?');
   assertBad(() => withFile('c.yaml', 'prots:\n  tcp: 1\n'),
     'config key prots: unknown key (from file c.yaml); did you mean ports?');
-  assertBad(() => withFile('c.json', '{"kafka": {"brokers": "x"}}'), 'config key kafka: unknown key (from file c.json)');
+  assertBad(() => withFile('c.json', '{"redis": {"url": "x"}}'), 'config key redis: unknown key (from file c.json)');
   assertBad(() => withFile('c.json', '{"ports": 10000}'),
     'config key ports: 10000 is not a mapping of ports.* keys (from file c.json)');
   assertBad(() => withFile('c.json', '{"log.fsync": "always"}'),
@@ -189,8 +189,10 @@ test('bad values: one line naming key, value, what is allowed, and the source', 
       'config key log.fsync: "sometimes" is not one of always, interval, never (from EVMESH_LOG_FSYNC)'],
     [() => loadConfig({ flags: { 'log.fsync': 'Always' } }),
       'config key log.fsync: "Always" is not one of always, interval, never (from --fsync)'],
-    [() => loadConfig({ flags: { storage: 'kafka' } }),
-      'config key storage: "kafka" is not one of log, memory (from --storage)'],
+    [() => loadConfig({ flags: { storage: 'rocksdb' } }),
+      'config key storage: "rocksdb" is not one of log, memory, kafka (from --storage)'],
+    [() => loadConfig({ env: { EVMESH_KAFKA_PREFIX: 'a/b' } }),
+      'config key kafka.prefix: "a/b" is not up to 100 of [A-Za-z0-9._-] (may be empty) (from EVMESH_KAFKA_PREFIX)'],
     // wrong type
     [() => withFile('c.yaml', 'ports:\n  tcp: abc\n'),
       'config key ports.tcp: "abc" is not an integer from 0 to 65535 (from file c.yaml)'],

@@ -46,7 +46,7 @@ test('flags are unique and well-formed', () => {
   assert.equal(new Set(flags).size, flags.length);
   for (const f of flags) assert.match(f, /^--[a-z][a-z0-9-]*$/);
   assert.deepEqual([...flags].sort(), [
-    '--admin-port', '--data-dir', '--fsync', '--grpc-port', '--host', '--http-port', '--log-level',
+    '--admin-port', '--data-dir', '--fsync', '--grpc-port', '--host', '--http-port', '--kafka-brokers', '--log-level',
     '--metrics-port', '--shards', '--storage', '--tcp-port',
   ]);
 });

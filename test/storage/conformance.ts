@@ -10,6 +10,9 @@ import type { Storage, StoredRecord } from '../../src/storage/types.js';
 
 export interface ConformanceOptions {
   readonly reopen?: (old: Storage) => Promise<Storage>;
+  /** Longest valid topic name when the backend's namespace is narrower than TOPIC_NAME's 249
+   *  (Kafka: 249 less the storage's topic prefix, which isolates each test's topics). */
+  readonly maxTopicName?: number;
 }
 
 const bytes = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -76,10 +79,11 @@ export function runStorageConformance(name: string, make: () => Promise<Storage>
       }));
 
       it('rejects bad topic names with EVM_BAD_TOPIC and accepts the edge of the valid ones', () => withStorage(async (s) => {
-        for (const bad of ['', '.', '..', 'a/b', 'a b', 'a\\b', 'é', 'x'.repeat(250), 'a\0b']) {
+        const max = opts.maxTopicName ?? 249;
+        for (const bad of ['', '.', '..', 'a/b', 'a b', 'a\\b', 'é', 'x'.repeat(max + 1), 'a\0b']) {
           await assert.rejects(s.createTopic(bad, 1), code('EVM_BAD_TOPIC'), JSON.stringify(bad));
         }
-        for (const good of ['x'.repeat(249), '...', '.hidden', 'A.b-c_D9']) await s.createTopic(good, 1);
+        for (const good of ['x'.repeat(max), '...', '.hidden', 'A.b-c_D9']) await s.createTopic(good, 1);
         assert.equal((await s.listTopics()).length, 4);
       }));
 

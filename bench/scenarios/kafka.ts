@@ -1,0 +1,137 @@
+// evmesh on Kafka (issue 7): a 2-shard broker (`storage: kafka`, its own process, like a real
+// deployment) fed by 16 EvmeshClient binary-TCP connections publishing 1 KiB events in batches,
+// acked only once Kafka acknowledged them (acks=all) → events/s; in the SAME run the ceiling: a
+// raw node-rdkafka producer (same producer settings, in-flight bounded the same way) writing the
+// same events in the same CloudEvents binary binding to the same broker; and end-to-end
+// publish → push latency through Kafka at a fixed rate with one SDK subscriber. The Kafka broker
+// (scripts/services.sh up kafka) and every client share this machine's cores.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import rdkafka from 'node-rdkafka';
+import { encodeEvent } from '../../src/core/codec.js';
+import type { MeshEvent } from '../../src/core/types.js';
+import { toKafka } from '../../src/storage/kafka/cloudevents-binding.js';
+import { KAFKA_DEFAULTS } from '../../src/storage/kafka/options.js';
+import { nowMs } from '../lib/histogram.js';
+import type { ScenarioResult } from '../lib/report.js';
+import { runLatency, runPublish } from './tcp-binary.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, here.includes(`${'/'}dist${'/'}`) ? '../../..' : '../..');
+const PARTITIONS = 8;
+const LATENCY_RATE = Number(process.env.BENCH_KAFKA_RATE ?? 5_000);
+
+function kafkaUp(): string {
+  return execFileSync('bash', [join(root, 'scripts/services.sh'), 'up', 'kafka'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1)!;
+}
+
+/** `evmesh start --storage kafka` as a child process (compiled CLI); resolves with its ports. */
+async function withBroker<T>(brokers: string, prefix: string, fn: (port: number) => Promise<T>): Promise<T> {
+  const main = join(root, 'dist/src/cli/main.js');
+  const child = spawn(process.execPath, [main, 'start', '--shards', '2', '--storage', 'kafka', '--kafka-brokers', brokers, '--host', '127.0.0.1', '--tcp-port', '0', '--admin-port', '0', '--metrics-port', '0'], {
+    env: { ...process.env, EVMESH_KAFKA_PREFIX: prefix, EVMESH_TOPICS_DEFAULT_PARTITIONS: String(PARTITIONS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    const ports = await new Promise<Record<string, number>>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /^evmesh ready (\{.*\})$/m.exec(out);
+        if (m) resolve(JSON.parse(m[1]!) as Record<string, number>);
+      });
+      void exited.then((code) => reject(new Error(`evmesh exited (${String(code)}) before ready`)));
+    });
+    return await fn(ports.tcp!);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** The ceiling: one raw node-rdkafka producer with evmesh's producer settings, in-flight bounded
+ *  at the same limit, producing the same 1 KiB CloudEvents round robin over the partitions. */
+async function runRawProducer(brokers: string, topic: string, durationMs: number): Promise<{ eventsPerSec: number; events: number; errors: number }> {
+  const admin = rdkafka.AdminClient.create({ 'bootstrap.servers': brokers });
+  await new Promise<void>((resolve, reject) => admin.createTopic({ topic, num_partitions: PARTITIONS, replication_factor: 1 }, 10_000, (e) => (e ? reject(e) : resolve())));
+  admin.disconnect();
+  const p = new rdkafka.Producer({
+    'bootstrap.servers': brokers, 'enable.idempotence': true, 'linger.ms': KAFKA_DEFAULTS.lingerMs, 'batch.size': KAFKA_DEFAULTS.batchBytes,
+    'compression.codec': KAFKA_DEFAULTS.compression, 'queue.buffering.max.messages': KAFKA_DEFAULTS.maxInFlight * 2, 'queue.buffering.max.kbytes': 2_097_151, dr_cb: true,
+  }, { 'request.required.acks': -1 });
+  await new Promise<void>((resolve, reject) => p.connect({ timeout: 10_000 }, (e) => (e ? reject(e) : resolve())));
+  const data = new Uint8Array(1024).fill(0x61);
+  // The messages are built before the clock starts (a ceiling does no per-event work of its own).
+  const pool = Array.from({ length: 4096 }, (_, i) => {
+    const ev: MeshEvent = { attributes: { specversion: '1.0', id: `e${i}`, source: '/bench', type: 'bench.event' }, data };
+    return toKafka(topic, encodeEvent(ev));
+  });
+  let seq = 0, inFlight = 0, acked = 0, errors = 0;
+  const next = () => pool[seq++ % pool.length]!;
+  let wake: (() => void) | undefined;
+  p.on('delivery-report', (err) => {
+    inFlight--;
+    if (err) errors++; else acked++;
+    if (wake && inFlight < KAFKA_DEFAULTS.maxInFlight / 2) { const w = wake; wake = undefined; w(); }
+  });
+  const poller = setInterval(() => p.poll(), 1);
+  const t0 = nowMs();
+  const end = t0 + durationMs;
+  let partition = 0;
+  const ackedAtStart = acked;
+  while (nowMs() < end) {
+    while (inFlight < KAFKA_DEFAULTS.maxInFlight && nowMs() < end) {
+      for (let i = 0; i < 256; i++) {
+        const r = next();
+        p.produce(topic, partition++ % PARTITIONS, r.value, r.key, Date.now(), undefined, r.headers);
+        inFlight++;
+      }
+      await new Promise((r) => setImmediate(r)); // let delivery reports in
+    }
+    if (inFlight >= KAFKA_DEFAULTS.maxInFlight) await new Promise<void>((r) => { wake = r; });
+  }
+  const secs = (nowMs() - t0) / 1000;
+  const events = acked - ackedAtStart;
+  while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+  clearInterval(poller);
+  await new Promise<void>((resolve) => p.disconnect(() => resolve()));
+  return { eventsPerSec: events / secs, events, errors };
+}
+
+/** Raw and evmesh alternate, ROUNDS times each for durationMs / ROUNDS: the Kafka broker and
+ *  every process share 2 cores with other work, so alternating short runs keeps slow drifts of
+ *  the machine's load from landing on one side only. */
+const ROUNDS = 3;
+
+export async function kafkaScenario(durationMs: number): Promise<ScenarioResult> {
+  const brokers = kafkaUp();
+  const prefix = `bench-${randomUUID().slice(0, 8)}-`;
+  const slice = Math.max(1000, Math.round(durationMs / ROUNDS));
+  const rounds: { raw: number; evmesh: number }[] = [];
+  let errors = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const raw = await runRawProducer(brokers, `${prefix}raw${r}`, slice);
+    const pub = await withBroker(brokers, `${prefix}r${r}-`, (port) => runPublish(port, slice));
+    errors += raw.errors + pub.errors;
+    rounds.push({ raw: raw.eventsPerSec, evmesh: pub.eventsPerSec });
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ceiling = { eventsPerSec: mean(rounds.map((r) => r.raw)) };
+  const publish = { eventsPerSec: mean(rounds.map((r) => r.evmesh)), errors };
+  const latency = await withBroker(brokers, prefix, (port) => runLatency(port, durationMs, LATENCY_RATE));
+  return {
+    scenario: 'kafka',
+    description: `evmesh storage=kafka (2 shards, own process; producer idempotent acks=all linger ${KAFKA_DEFAULTS.lingerMs} ms) fed by 16 SDK binary-TCP connections, 1 KiB events, ${PARTITIONS} partitions, alternating with the ceiling ${ROUNDS}× ; ceiling = a raw node-rdkafka producer writing the same CloudEvents (binary binding) with the same settings to the same single-node KRaft broker in the same run; latency = publish → push through Kafka to one SDK subscriber at ${LATENCY_RATE} events/s`,
+    rows: [
+      { metric: 'publish rate (Kafka-acked)', value: publish.eventsPerSec, unit: 'events/s', ceiling: ceiling.eventsPerSec, target: { op: 'ratio>=', value: 0.8 } },
+      { metric: `push rate at ${LATENCY_RATE / 1000}k/s offered`, value: latency.deliveredPerSec, unit: 'events/s' },
+      { metric: 'p50 publish→push', value: latency.latency.p50Ms, unit: 'ms' },
+      { metric: 'p99 publish→push', value: latency.latency.p99Ms, unit: 'ms' },
+      { metric: 'p99.9 publish→push', value: latency.latency.p999Ms, unit: 'ms' },
+    ],
+    details: { rounds, ceiling, publish, latency },
+  };
+}
