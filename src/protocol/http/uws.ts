@@ -20,3 +20,8 @@ function loadNative(): typeof Uws {
 }
 
 export const uws: typeof Uws = loadNative();
+
+/** Closes every socket of an app (present in the binary, missing from the package's types). */
+export function closeApp(app: Uws.TemplatedApp): void {
+  (app as Uws.TemplatedApp & { close(): void }).close();
+}
