@@ -41,7 +41,7 @@ export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): vo
   ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
     const events = parseCloudEvents(mode, ex.headers, body);
     if (mode !== 'batch') {
-      const r = await ctx.client.publish(topic, events[0]!);
+      const r = await ctx.publisher.publish(topic, events[0]!);
       ex.json(200, r);
       return;
     }
