@@ -7,10 +7,11 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import { claimPort } from '../../src/shard/reuseport.js';
+import { spawnWorker } from '../../src/shard/spawn.js';
 import { wrkPost, type WrkResult } from '../lib/wrk.js';
 import type { ScenarioResult } from '../lib/report.js';
 
@@ -29,7 +30,7 @@ export interface BareUws { port: number; count(): Promise<{ count: number; at: n
 export async function startBareUws(): Promise<BareUws> {
   const port = await claimPort('127.0.0.1', 0);
   const url = new URL(`./http-ceiling-worker${EXT}`, import.meta.url);
-  const workers = Array.from({ length: 2 }, () => new Worker(url, { workerData: { port }, ...(EXT === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}) }));
+  const workers = Array.from({ length: 2 }, () => spawnWorker(url, { workerData: { port } }));
   await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
     w.once('message', (m: { t: string }) => (m.t === 'ready' ? resolve() : reject(new Error('bare uWS did not listen'))));
     w.once('error', reject);
