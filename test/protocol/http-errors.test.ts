@@ -42,6 +42,12 @@ test('an unsupported content type → 415 EVM_UNSUPPORTED', async () => {
   assertError(await send(port(), 'POST', '/topics/e1/events', { 'content-type': 'text/plain' }, 'hello'), 415, 'EVM_UNSUPPORTED');
 });
 
+test('a malformed percent-escape in the path → 400, and the shard keeps serving', async () => {
+  for (let i = 0; i < 4; i++) assertError(await send(port(), 'POST', '/topics/%E0%A4%A/events', ce, '{}'), 400, 'EVM_BAD_REQUEST');
+  assertError(await send(port(), 'GET', '/subscriptions/%ZZ', {}), 400, 'EVM_BAD_REQUEST');
+  assert.equal((await send(port(), 'GET', '/subscriptions', {})).status, 200);
+});
+
 test('an unknown subscription → 404 EVM_UNKNOWN_SUBSCRIPTION', async () => {
   assertError(await send(port(), 'GET', '/subscriptions/nope', {}), 404, 'EVM_UNKNOWN_SUBSCRIPTION');
   assertError(await send(port(), 'DELETE', '/subscriptions/nope', {}), 404, 'EVM_UNKNOWN_SUBSCRIPTION');

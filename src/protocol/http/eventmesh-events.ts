@@ -42,7 +42,7 @@ function parseExtFields(raw: string | undefined): Record<string, string> {
   return out;
 }
 
-/** One event of a message code. `remote` is the peer ip:port (H5: `ip` is overwritten). */
+/** One event of a message code. `remote` is the peer address (H5: `ip` is overwritten). */
 export function messageEvent(headers: Readonly<Record<string, string>>, f: MessageFields, remote: string): { topic: string; event: MeshEvent } {
   const protocolType = headers.protocoltype || 'eventmeshmessage';
   const pv = headers.protocolversion || '1.0';

@@ -34,8 +34,10 @@ export class Exchange {
 
   get finished(): boolean { return this.aborted || this.done; }
 
-  /** The peer as `ip:port` (upstream's `ip` header value, H5). */
+  /** The peer's address (upstream's `ip` header value, H5; uWS gives no port). Empty once the
+   *  client went away (uWS throws on any access to an aborted response). */
   remote(): string {
+    if (this.aborted) return '';
     return Buffer.from(this.res.getRemoteAddressAsText()).toString();
   }
 

@@ -43,7 +43,16 @@ const plugin: ShardPlugin = {
     let draining = false;
     const app = uws.App();
     const ws = websocketRoute(app, hctx);
-    app.any('/*', (res, req) => route(new Exchange(res, req), hctx, () => draining));
+    app.any('/*', (res, req) => {
+      const ex = new Exchange(res, req);
+      // An exception here would be uncaught in the shard (uWS calls this from native code):
+      // e.g. a malformed percent-escape in a topic name.
+      try {
+        route(ex, hctx, () => draining);
+      } catch (err) {
+        ex.error(err instanceof URIError ? new EvmeshError('EVM_BAD_REQUEST', `malformed URL ${ex.url}: ${err.message}`) : err);
+      }
+    });
     const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       app.listen(c.host, c.ports.http, (s) => (s ? resolve(s) : reject(new EvmeshError('EVM_UNAVAILABLE', `HTTP port ${c.host}:${c.ports.http} could not be bound`))));
     });
