@@ -33,7 +33,7 @@ export async function httpWebhookScenario(durationMs: number): Promise<ScenarioR
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-wh-'));
   try {
     const ceiling = await wrkPost(`http://127.0.0.1:${sink.port}/hook`, { 'Content-Type': 'application/octet-stream', 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/b', 'ce-type': 't' }, data, { connections: 32, threads: 2, durationMs });
-    const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 8, 'webhook.concurrency': 32 } }), { log: () => {} });
+    const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 8, 'webhook.concurrency': 64 } }), { log: () => {} });
     try {
       const port = broker.ports.http!;
       // The backlog is published first (not timed), then a subscription reading from the
@@ -59,7 +59,7 @@ export async function httpWebhookScenario(durationMs: number): Promise<ScenarioR
       const seconds = (performance.now() - t0) / 1000;
       return {
         scenario: 'http-webhook',
-        description: `webhook push (binary mode, webhook.concurrency 32) of a backlog of 1 KiB events, 2 shards, embedded log; sink = bare uWS (2 workers); ceiling = wrk straight into the sink (32 connections), same run`,
+        description: `webhook push (binary mode, webhook.concurrency 64) of a backlog of 1 KiB events, 2 shards, embedded log; sink = bare uWS (2 workers); ceiling = wrk straight into the sink (32 connections), same run`,
         rows: [{ metric: 'webhook push rate', value: pushed / seconds, unit: 'events/s', ceiling: ceiling.requestsPerSec, target: { op: '>=', value: 20_000 } }],
         details: { published, pushed, seconds, ceiling },
       };
