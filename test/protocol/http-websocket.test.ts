@@ -98,3 +98,16 @@ test('backpressure: while a reader does not read, deliveries wait in the broker 
   }
   c.ws.close();
 });
+
+test('every shard serves the HTTP port: connections spread over both shards (SO_REUSEPORT)', async () => {
+  const conns = await Promise.all(Array.from({ length: 16 }, () => open('topic=ws-spread&group=g-spread')));
+  try {
+    await Promise.all(conns.map((c) => c.next((m) => m.type === 'subscribed')));
+    const answers = await broker.queryShards('http.clients');
+    const perShard = answers.map((a) => ((a as { value?: { websocket: { topic: string }[] } }).value?.websocket ?? []).filter((w) => w.topic === 'ws-spread').length);
+    assert.equal(perShard.reduce((x, y) => x + y, 0), 16);
+    assert.ok(perShard.every((n) => n > 0), `connections per shard: ${perShard.join(', ')}`);
+  } finally {
+    for (const c of conns) c.ws.close();
+  }
+});
