@@ -2,7 +2,7 @@
 // endpoints H50/H51 where they exist, evmesh's own beside them; docs/admin.md).
 // Per-shard state (connected clients, push counters) comes from RunningBroker.queryShards;
 // subscriptions from the main thread's copy of the __evmesh.subscriptions registry.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { EvmeshConfig } from '../config/schema.js';
 import type { Client } from '../core/types.js';
