@@ -71,6 +71,34 @@ function upstreamHttp(s: SubscriptionSpec): Record<string, unknown> {
   return { env: s.client?.env ?? '', subsystem: s.client?.sys ?? '', url: s.url, pid: Number(s.client?.pid ?? 0), host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), version: '', idc: s.client?.idc ?? '', group: s.group, purpose: 'sub', protocol: 'HTTP' };
 }
 
+/** Upstream's text endpoints for EventMesh TCP clients (H51 /clientManage/*, any method);
+ *  undefined for the redirects, which need a registry of meshes. */
+async function clientManage(d: ManageDeps, op: string, q: URLSearchParams): Promise<string | undefined> {
+  const clients = (await tcpClients(d)).filter((c) => c.protocol === 'eventmesh-tcp');
+  const line = (c: Record<string, unknown>): string => `${String(c.env ?? '')}|${String(c.subsystem ?? '')}|${String(c.group ?? '')}|${String(c.purpose ?? '')}|${String(c.remote)}`;
+  const kickAll = async (list: Record<string, unknown>[]): Promise<string> => {
+    let n = 0;
+    for (const c of list) n += await kick(d, 'tcp.kick', String(c.remote));
+    return `${n} clients rejected\n`;
+  };
+  switch (op) {
+    case 'showClient': {
+      const bySystem = new Map<string, number>();
+      for (const c of clients) bySystem.set(String(c.subsystem ?? ''), (bySystem.get(String(c.subsystem ?? '')) ?? 0) + 1);
+      return [...bySystem].map(([s, n]) => `System=${s} | ClientNum=${n}\n`).join('');
+    }
+    case 'showClientBySystem': return clients.filter((c) => c.subsystem === q.get('subsystem')).map((c) => `${line(c)}\n`).join('');
+    case 'showListenClientByTopic': {
+      const topic = q.get('topic') ?? '';
+      return clients.filter((c) => Array.isArray(c.subscriptions) && c.subscriptions.includes(topic)).map((c) => `${line(c)}\n`).join('');
+    }
+    case 'rejectAllClient': return kickAll(clients);
+    case 'rejectClientBySubSystem': return kickAll(clients.filter((c) => c.subsystem === q.get('subsystem')));
+    case 'rejectClientByIpPort': return kickAll(clients.filter((c) => c.remote === `${q.get('ip') ?? ''}:${q.get('port') ?? ''}`));
+    default: return undefined;
+  }
+}
+
 /** Answers a management request; false when the path is not one of these. */
 export async function manageRoute(req: IncomingMessage, url: URL, path: string, body: () => Promise<Record<string, unknown>>, reply: Reply, d: ManageDeps): Promise<boolean> {
   const m = req.method;
@@ -160,6 +188,13 @@ export async function manageRoute(req: IncomingMessage, url: URL, path: string, 
       reply(200, '', 'text/plain');
       return true;
     }
+  }
+  const cm = /^\/clientManage\/(\w+)$/.exec(path);
+  if (cm) {
+    const text = await clientManage(d, cm[1]!, url.searchParams);
+    if (text === undefined) return false;
+    reply(200, text, 'text/plain; charset=utf-8');
+    return true;
   }
   if (path === '/configuration' && m === 'GET') {
     const c = d.config;

@@ -60,11 +60,12 @@ const plugin: ShardPlugin = {
     // Without SO_REUSEPORT only one shard can own the port (reuseport.ts).
     if (!reusePortSupported() && ctx.nodeId !== 0) return {};
     const server: Server = createServer({ pauseOnConnect: false }, (socket) => handOff(socket, pctx, sessions, clients));
-    // Admin API (issue 5 item 6): list clients, kick one by its remote ip:port.
+    // Admin API (issue 5 item 6): list clients, kick one by its remote ip:port (drain: the
+    // protocol's goodbye, as upstream's rejectClient sends SERVER_GOODBYE, then close).
     ctx.onQuery('tcp.clients', () => [...clients.values()].map((c) => ({ protocol: c.protocol, remote: c.remote, since: c.since, ...c.session.describe?.() })));
     ctx.onQuery('tcp.kick', (remote) => {
       let kicked = 0;
-      for (const c of clients.values()) if (c.remote === remote) { c.session.close(); kicked++; }
+      for (const c of clients.values()) if (c.remote === remote) { void c.session.drain().catch(() => c.session.close()); kicked++; }
       return { kicked };
     });
     const port = await listenShared(server, { host: ctx.config.host, port: ctx.config.ports.tcp });

@@ -58,12 +58,17 @@ test('clients: EventMesh TCP and WebSocket clients of every shard are listed and
     const upstream = await httpJson(admin(), 'GET', '/client/tcp');
     const u = upstream.body.find((c: { group: string }) => c.group === 'adm-tcp-group');
     assert.deepEqual([u.subsystem, u.env, u.idc, u.purpose, u.protocol], ['5023', 'dev', 'idc1', 'sub', 'TCP']);
+    const text = await send(admin(), 'GET', '/clientManage/showClient', {});
+    assert.match(text.text, /^System=5023 \| ClientNum=1$/m);
+    assert.match((await send(admin(), 'GET', '/clientManage/showClientBySystem?subsystem=5023', {})).text, /adm-tcp-group\|sub\|127\.0\.0\.1:/);
     const closed = new Promise((r) => ws.once('close', r));
     const kickWs = await httpJson(admin(), 'DELETE', `/clients/websocket/${encodeURIComponent(all.body.websocket[0].remote)}`);
     assert.equal(kickWs.status, 200);
     await closed;
     const kick = await httpJson(admin(), 'DELETE', `/clients/tcp/${encodeURIComponent(t.remote)}`);
     assert.deepEqual(kick.body, { kicked: 1 });
+    const [, port] = String(t.remote).split(/:(?=\d+$)/);
+    assert.equal((await send(admin(), 'GET', `/clientManage/rejectClientByIpPort?ip=1.2.3.4&port=${port}`, {})).text, '0 clients rejected\n');
     assert.equal((await httpJson(admin(), 'DELETE', '/clients/tcp/1.2.3.4%3A5')).status, 404);
   } finally {
     ws.terminate();
