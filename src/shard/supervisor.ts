@@ -320,9 +320,13 @@ export class Supervisor extends EventEmitter {
     this.log(`evmesh: ${error.message}`);
     this.stopping = true;
     for (const s of this.slots) clearTimeout(s.restartTimer);
-    void this.stopWorkers(STOP_BEFORE_TERMINATE_MS).then(() => this.mainMesh?.close());
-    if (this.listenerCount('fatal') > 0) this.emit('fatal', error);
-    else process.exit(1);
+    // The others stop first: the default reaction, process.exit, with uWS still listening in a
+    // worker would abort the process instead of exiting 1.
+    void this.stopWorkers(STOP_BEFORE_TERMINATE_MS).then(() => {
+      this.mainMesh?.close();
+      if (this.listenerCount('fatal') > 0) this.emit('fatal', error);
+      else process.exit(1);
+    });
   }
 }
 

@@ -12,3 +12,10 @@ test('a shard failing at start-up: startBroker rejects, the process (with the ot
   assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}\n${r.stdout}\n${r.stderr.slice(0, 2000)}`);
   assert.match(r.stdout, /^rejected: .*shard 1 refuses to start/m);
 });
+
+test('a shard crash-looping: the supervisor gives up and the process exits 1 (not an abort)', () => {
+  const script = fileURLToPath(new URL('./fixtures/crash-loop.ts', import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.match(r.stdout, /^started$/m);
+  assert.equal(r.status, 1, `exit ${r.status} ${r.signal ?? ''}\n${r.stderr.slice(0, 2000)}`);
+});
