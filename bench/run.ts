@@ -41,6 +41,14 @@ const SCENARIOS: Record<string, { about: string; run: Scenario; targets?: readon
     about: 'storage=kafka: SDK binary-TCP publish into a real Kafka broker vs a raw node-rdkafka producer; publish → push latency through Kafka',
     run: async (d) => (await import('./scenarios/kafka.js')).kafkaScenario(d),
   },
+  'http-publish': {
+    about: 'HTTP publish, binary and structured mode, 100 connections (wrk) vs bare uWS; p99 at half peak (autocannon)',
+    run: async (d) => (await import('./scenarios/http-publish.js')).httpPublishScenario(d),
+  },
+  'http-webhook': {
+    about: 'webhook push rate into a bare uWS sink vs wrk into the same sink',
+    run: async (d) => (await import('./scenarios/http-webhook.js')).httpWebhookScenario(d),
+  },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',
     run: async () => (await import('./scenarios/idle-rss.js')).idleRssScenario(),

@@ -128,7 +128,7 @@ export class Supervisor extends EventEmitter {
       await Promise.race([allReady, timeout]);
     } catch (err) {
       this.stopping = true;
-      await Promise.all(this.slots.map((s) => s.worker?.terminate()));
+      await this.stopWorkers(STOP_BEFORE_TERMINATE_MS);
       this.mainMesh.close();
       throw err;
     } finally {
@@ -196,6 +196,19 @@ export class Supervisor extends EventEmitter {
   }
 
   // ---- internals ----
+
+  /** Asks the live workers to stop and terminates those still running after `waitMs`. Stopping
+   *  first matters: a worker terminated with uWS sockets open aborts the whole process
+   *  ("uv_loop_close() while having open handles"); stopping closes its plugins' listeners. */
+  private async stopWorkers(waitMs: number): Promise<void> {
+    const live = this.slots.filter((s) => s.worker !== undefined);
+    const exited = live.map((s) => new Promise<void>((resolve) => {
+      s.worker!.once('exit', () => resolve());
+      if (!this.postTo(s, { t: 'stop' })) resolve();
+    }));
+    await boundedAll(exited, waitMs);
+    await Promise.all(live.map((s) => s.worker?.terminate()));
+  }
 
   private postTo(slot: Slot | undefined, msg: ToWorker): boolean {
     if (slot?.worker === undefined) return false;
@@ -307,9 +320,13 @@ export class Supervisor extends EventEmitter {
     this.log(`evmesh: ${error.message}`);
     this.stopping = true;
     for (const s of this.slots) clearTimeout(s.restartTimer);
-    void Promise.all(this.slots.map((s) => s.worker?.terminate())).then(() => this.mainMesh?.close());
-    if (this.listenerCount('fatal') > 0) this.emit('fatal', error);
-    else process.exit(1);
+    // The others stop first: the default reaction, process.exit, with uWS still listening in a
+    // worker would abort the process instead of exiting 1.
+    void this.stopWorkers(STOP_BEFORE_TERMINATE_MS).then(() => {
+      this.mainMesh?.close();
+      if (this.listenerCount('fatal') > 0) this.emit('fatal', error);
+      else process.exit(1);
+    });
   }
 }
 
@@ -317,6 +334,9 @@ function describe(err: unknown): string {
   if (err instanceof Error) return `${(err as { code?: unknown }).code ?? err.name}: ${err.message}`;
   return String(err);
 }
+
+/** How long a failed start or a give-up waits for the other shards to stop by themselves. */
+const STOP_BEFORE_TERMINATE_MS = 3_000;
 
 async function boundedAll(ps: Promise<void>[], ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -22,6 +22,9 @@ const SCENARIOS = [
   'rr-cloudevents', 'rr-eventmeshmessage',
 ];
 
+/** EventMesh HTTP (spec H9, H13–H15, H40) scenarios: dev.evmesh.compat.HttpMain against the HTTP port. */
+const HTTP_SCENARIOS = ['http-pubsub-cloudevents', 'http-pubsub-eventmeshmessage'];
+
 let broker: RunningBroker | undefined;
 let classpath = '';
 
@@ -45,7 +48,7 @@ before(async () => {
   classpath = [join(project, 'target', 'eventmesh-java-compat-0.1.0.jar'), ...readdirSync(lib).map((f) => join(lib, f))].join(':');
   broker = await startBroker(loadConfig({
     // A short ack timeout: the pub/sub scenarios check that the SDK's acks stop redelivery.
-    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 1000 },
+    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 1000 },
   }), { log: () => {} });
 });
 
@@ -56,6 +59,16 @@ after(async () => {
 for (const scenario of SCENARIOS) {
   test(`Java SDK 1.10.0 against evmesh: ${scenario}`, { skip, timeout: 90_000 }, async (t) => {
     const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.Main', '127.0.0.1', String(broker!.ports.tcp), scenario], { timeoutMs: 60_000 });
+    const checks = res.out.split('\n').filter((l) => /^(ok|FAIL|RESULT)/.test(l));
+    for (const line of checks) t.diagnostic(line);
+    assert.equal(res.code, 0, `scenario ${scenario} failed:\n${res.out}`);
+    assert.ok(checks.some((l) => l === `RESULT ${scenario}: PASS`));
+  });
+}
+
+for (const scenario of HTTP_SCENARIOS) {
+  test(`Java SDK 1.10.0 HTTP against evmesh: ${scenario}`, { skip, timeout: 90_000 }, async (t) => {
+    const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.HttpMain', '127.0.0.1', String(broker!.ports.http), scenario], { timeoutMs: 60_000 });
     const checks = res.out.split('\n').filter((l) => /^(ok|FAIL|RESULT)/.test(l));
     for (const line of checks) t.diagnostic(line);
     assert.equal(res.code, 0, `scenario ${scenario} failed:\n${res.out}`);
