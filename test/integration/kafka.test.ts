@@ -43,7 +43,7 @@ describe('broker: storage kafka, 2 shards', () => {
   before(async () => {
     const config = loadConfig({
       flags: {
-        shards: 2, storage: 'kafka', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.metrics': 0, 'topics.defaultPartitions': 4,
+        shards: 2, storage: 'kafka', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0, 'topics.defaultPartitions': 4,
         'kafka.brokers': brokers, 'kafka.prefix': prefix, 'kafka.lingerMs': 1, 'kafka.refreshMs': 100,
       },
     });

@@ -1,6 +1,6 @@
 // The metrics port (spec M1) after real traffic: EventMesh TCP and binary clients against a
 // 2-shard broker, the scrape summed over both shards, every value checked against what the
-// clients did, and `promtool check metrics` on it (issue 8).
+// clients did, and `promtool check metrics` on it (issue 8; HTTP traffic: http-scrape.test.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'evmesh-metrics-'));
   broker = await startBroker(loadConfig({
     flags: {
-      shards: 2, dataDir: dir, host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.metrics': 0,
+      shards: 2, dataDir: dir, host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0,
       'metrics.tcpTpsWindowMs': 200, 'delivery.ackTimeoutMs': 200, 'delivery.maxAttempts': 2, 'topics.defaultPartitions': 4,
     },
   }), { log: () => {} });
@@ -103,8 +103,11 @@ test('M5/M7: EventMesh TCP and binary traffic is counted exactly, summed over bo
     const text = await fetchText(`http://127.0.0.1:${broker.ports.metrics}/metrics`);
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     assert.equal(r.error, undefined, 'promtool runs (scripts/services.sh up promtool)');
-    assert.equal(`${r.stdout}${r.stderr}`.trim(), '', 'promtool check metrics');
-    assert.equal(r.status, 0);
+    // The HTTP port is up too, so its M6 gauges are on the scrape: promtool's unit lint on
+    // upstream's `_milliseconds` names is all it may report (instruments.test.ts).
+    for (const l of `${r.stdout}${r.stderr}`.trim().split('\n').filter((x) => x !== '')) {
+      assert.match(l, /^eventmesh_http_\S+_milliseconds\S* use base unit "seconds" instead of "milliseconds"$/, l);
+    }
   } finally {
     await Promise.all([sub.close(), pub.close(), bin.close(), binSub.close()]);
   }

@@ -12,6 +12,8 @@ import type { HttpContext } from './context.js';
 import { checkIdentity, messageEvent, type MessageFields } from './eventmesh-events.js';
 import { bareStatus, codeError, codeReply } from './eventmesh-response.js';
 import type { Exchange } from './exchange.js';
+import { batchDiscarded, decoded, timedBatch, timedReply, timedSend } from './metrics.js';
+import { traceFromHeaders } from './trace.js';
 import { publishDelete, publishPut, type SubscriptionSpec } from './registry.js';
 
 type Form = URLSearchParams;
@@ -32,20 +34,27 @@ function jsonField(form: Form, name: string): unknown {
   try { return JSON.parse(raw); } catch { throw new EvmeshError('EVM_BAD_REQUEST', `${name} is not JSON`); }
 }
 
+/** One event of a message code, with the request's trace context (M30). */
+function tracedEvent(ex: Exchange, f: MessageFields): { topic: string; event: MeshEvent } {
+  const { topic, event } = messageEvent(ex.headers, f, ex.remote());
+  return { topic, event: traceFromHeaders(ex.headers, event) };
+}
+
 /** H9 104 MSG_SEND_ASYNC. */
 const sendAsync: Handler = async (ex, ctx, form, code) => {
   checkIdentity(ex.headers);
-  const { topic, event } = messageEvent(ex.headers, fields(form), ex.remote());
-  await ctx.client.publish(topic, event);
+  const { topic, event } = tracedEvent(ex, fields(form));
+  await timedSend(() => ctx.client.publish(topic, event));
   codeReply(ex, code, 0, `successSendResult[topic=${topic}, messageId=${String(event.attributes.id)}]`);
 };
 
 /** H11 107 MSG_BATCH_SEND_V2: one event, body field `msg`; size errors are retCode 7. */
 const batchSendV2: Handler = async (ex, ctx, form, code) => {
   checkIdentity(ex.headers);
-  const { topic, event } = messageEvent(ex.headers, { ...fields(form, 'msg'), uniqueid: f(form, 'uniqueid') ?? f(form, 'bizseqno') }, ex.remote());
+  const { topic, event } = tracedEvent(ex, { ...fields(form, 'msg'), uniqueid: f(form, 'uniqueid') ?? f(form, 'bizseqno') });
   try {
-    await ctx.client.publish(topic, event);
+    // M6: upstream counts a 107 as one batch event.
+    await timedBatch(1, () => ctx.client.publish(topic, event));
   } catch (err) {
     const e = toEvmeshError(err);
     return codeError(ex, code, e, e.code === 'EVM_TOO_LARGE' ? 7 : undefined);
@@ -59,7 +68,10 @@ const batchSend: Handler = async (ex, ctx, form, code) => {
   checkIdentity(ex.headers);
   const contents = jsonField(form, 'contents');
   if (!Array.isArray(contents) || contents.length === 0) throw new EvmeshError('EVM_BAD_REQUEST', 'contents must be a non-empty JSON array (H12)');
-  if (contents.length > ctx.config.limits.maxBatchEvents) throw new EvmeshError('EVM_TOO_LARGE', `${contents.length} events, over limits.maxBatchEvents`);
+  if (contents.length > ctx.config.limits.maxBatchEvents) {
+    batchDiscarded(contents.length);
+    throw new EvmeshError('EVM_TOO_LARGE', `${contents.length} events, over limits.maxBatchEvents`);
+  }
   const group = f(form, 'producerGroup') ?? f(form, 'producergroup');
   const byTopic = new Map<string, MeshEvent[]>();
   for (const item of contents as Record<string, unknown>[]) {
@@ -69,10 +81,10 @@ const batchSend: Handler = async (ex, ctx, form, code) => {
       ttl: s('ttl'), tag: s('tag'), extFields: undefined,
     }, ex.remote());
     const list = byTopic.get(topic) ?? [];
-    list.push(event);
+    list.push(traceFromHeaders(ex.headers, event));
     byTopic.set(topic, list);
   }
-  await Promise.all([...byTopic].map(([topic, events]) => ctx.client.publishBatch(topic, events)));
+  await timedBatch(contents.length, () => Promise.all([...byTopic].map(([topic, events]) => ctx.client.publishBatch(topic, events))));
   codeReply(ex, code, 0, 'success');
 };
 
@@ -82,10 +94,10 @@ const sendSync: Handler = async (ex, ctx, form, code) => {
   checkIdentity(ex.headers);
   const ttl = f(form, 'ttl');
   if (ttl === undefined || !/^\d{1,12}$/.test(ttl.trim()) || Number(ttl) === 0) throw new EvmeshError('EVM_BAD_REQUEST', 'ttl (the reply timeout in ms) is required (H10)');
-  const { topic, event } = messageEvent(ex.headers, fields(form), ex.remote());
+  const { topic, event } = tracedEvent(ex, fields(form));
   let reply: MeshEvent;
   try {
-    reply = await ctx.client.request(topic, event, Number(ttl));
+    reply = await timedSend(() => ctx.client.request(topic, event, Number(ttl)));
   } catch (err) {
     const e = toEvmeshError(err);
     return codeError(ex, code, e, e.code === 'EVM_TOO_LARGE' ? 7 : e.code === 'EVM_TIMEOUT' ? 4 : 3);
@@ -129,7 +141,7 @@ const replyMessage: Handler = async (ex, ctx, form, code) => {
     event: { attributes: { specversion: '1.0', id: correlationId, source: '/', type: 'request', [CORRELATION_ID]: correlationId, [REPLY_TO]: replyTo } },
     topic: '', partition: 0, offset: 0, attempt: 1, ack() {},
   };
-  await ctx.client.reply(request, { attributes, ...(reply.data === undefined ? {} : { data: reply.data }) });
+  await timedReply(() => ctx.client.reply(request, { attributes, ...(reply.data === undefined ? {} : { data: reply.data }) }));
   codeReply(ex, code, 0, 'success');
 };
 
@@ -250,5 +262,5 @@ export function eventMeshCode(ex: Exchange, ctx: HttpContext): void {
     });
   };
   if (method === 'get') { run(query); return; }
-  ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then((body) => run(new URLSearchParams(body.toString('utf8'))), (err) => ex.error(err));
+  ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then((body) => run(decoded(() => new URLSearchParams(body.toString('utf8')))), (err) => ex.error(err));
 }

@@ -8,11 +8,17 @@ import type { HttpContext } from './context.js';
 import { subscribeItems, unsubscribeTopics, identity, webhookUrl } from './eventmesh-codes.js';
 import { pathError, pathReply } from './eventmesh-response.js';
 import type { Exchange } from './exchange.js';
+import { decoded, timedSend } from './metrics.js';
+import { traceFromHeaders } from './trace.js';
 
 const DEFAULT_TOPIC = 'TEST-HTTP-TOPIC';
 type Fields = Record<string, unknown>;
 
 function parseFields(ex: Exchange, body: Buffer): Fields {
+  return decoded(() => parseBody(ex, body));
+}
+
+function parseBody(ex: Exchange, body: Buffer): Fields {
   if ((ex.headers['content-type'] ?? '').includes('application/json')) {
     let o: unknown;
     try { o = JSON.parse(body.toString('utf8')); } catch { throw new EvmeshError('EVM_BAD_REQUEST', 'malformed JSON body (H31)'); }
@@ -43,7 +49,7 @@ async function publish(ex: Exchange, ctx: HttpContext, topic: string, body: Buff
   };
   const isJson = ct.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
   const data = isJson ? Buffer.from(JSON.stringify({ headers: h, body: fields ?? {}, path: ex.url, method: 'POST' })) : body;
-  await ctx.client.publish(topic, { attributes, data });
+  await timedSend(() => ctx.client.publish(topic, traceFromHeaders(h, { attributes, data })));
   pathReply(ex, 0, `successSendResult[topic=${topic}, messageId=${String(attributes.id)}]`);
 }
 

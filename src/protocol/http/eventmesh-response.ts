@@ -12,6 +12,7 @@ const TEXT = 'text/plain; charset=UTF-8';
 
 /** Legacy request-code answer (H6). */
 export function codeReply(ex: Exchange, code: string, retCode: number, retMsg: string, mesh = true, status = 200): void {
+  if (retCode !== 0) ex.fail();
   const headers: Record<string, string> = mesh ? { 'content-type': TEXT, code, ...MESH_HEADERS } : { 'content-type': TEXT, code };
   ex.send(status, JSON.stringify({ retCode, retMsg, resTime: Date.now() }), headers);
 }
@@ -24,6 +25,7 @@ export function codeError(ex: Exchange, code: string, err: unknown, retCode?: nu
 
 /** Path-based answer (H31): no resTime, `uri` header. */
 export function pathReply(ex: Exchange, retCode: number, retMsg: string): void {
+  if (retCode !== 0) ex.fail();
   ex.send(200, JSON.stringify({ retCode, retMsg }), { 'content-type': TEXT, uri: ex.url, ...MESH_HEADERS });
 }
 

@@ -5,6 +5,7 @@
 // one cork (one syscall) and never after the client aborted.
 import { STATUS_CODES } from 'node:http';
 import { EvmeshError, toEvmeshError } from '../../errors.js';
+import { threadMetrics } from '../../metrics/shard.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -23,6 +24,9 @@ export class Exchange {
   readonly headers: Record<string, string> = {};
   private aborted = false;
   private done = false;
+  /** An answer that reports a failure in a 200 body (EventMesh retCode ≠ 0, H6/H31). */
+  private failed = false;
+  private readonly t0 = performance.now();
 
   constructor(readonly res: HttpResponse, req: HttpRequest) {
     this.method = req.getMethod();
@@ -80,10 +84,16 @@ export class Exchange {
     });
   }
 
-  /** Writes the whole response in one cork. `close` ends the connection after it. */
+  /** The answer about to be sent reports a failure although its status is 200 (M6 discard). */
+  fail(): void { this.failed = true; }
+
+  /** Writes the whole response in one cork. `close` ends the connection after it. Every answer
+   *  counts in M6 (request TPS and cost); error statuses and failure bodies are also discards. */
   send(status: number, body: string | Uint8Array, headers?: Readonly<Record<string, string>>, close = false): void {
     if (this.finished) return;
     this.done = true;
+    threadMetrics.http.request(performance.now() - this.t0);
+    if (status >= 400 || this.failed) threadMetrics.http.requestDiscarded();
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status));
       if (headers !== undefined) for (const k in headers) this.res.writeHeader(k, headers[k]!);

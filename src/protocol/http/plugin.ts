@@ -8,6 +8,7 @@ import type { HttpContext } from './context.js';
 import { eventMeshCode } from './eventmesh-codes.js';
 import { eventMeshPath } from './eventmesh-paths.js';
 import { Exchange } from './exchange.js';
+import { bindHttpMetrics } from './metrics.js';
 import { PublishBatcher } from './publish-batcher.js';
 import { ShardRegistry } from './registry.js';
 import { publishEvents, readEvents, subscriptions } from './rest.js';
@@ -62,11 +63,13 @@ const plugin: ShardPlugin = {
     // stop by itself (docs/http.md "Shard exit").
     const onExit = (): void => closeApp(app);
     process.once('exit', onExit);
+    const port = uws.us_socket_local_port(listenSocket as never);
+    bindHttpMetrics(c.host, port, () => registry.queues());
     await registry.start();
     ctx.onQuery('http.clients', () => ({ websocket: ws.list(), webhooks: registry.stats() }));
     ctx.onQuery('http.kick', (arg) => ({ kicked: typeof arg === 'string' ? ws.kick(arg) : 0 }));
     return {
-      ports: { http: uws.us_socket_local_port(listenSocket as never) },
+      ports: { http: port },
       async drain() {
         draining = true;
         uws.us_listen_socket_close(listenSocket);

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { EvmeshError } from '../../errors.js';
 import { positiveHash } from '../../core/partitioner.js';
 import type { Client, GroupMode, MeshEvent, Subscription } from '../../core/types.js';
+import { threadMetrics } from '../../metrics/shard.js';
 import type { WebhookOptions } from '../webhook/pusher.js';
 import type { WebhookFormat } from '../webhook/push-request.js';
 import { subscribeWebhook, type WebhookSubscription } from '../webhook/subscribe.js';
@@ -118,14 +119,21 @@ export class RegistryReader {
 /** A shard's copy of the registry that also runs this shard's webhook members. */
 export class ShardRegistry extends RegistryReader {
   private readonly running = new Map<string, WebhookSubscription>();
+  /** Subscriptions counted in evmesh_subscriptions by this shard: each once broker-wide, by
+   *  the shard its id hashes to (CLUSTERING ones run in every shard). */
+  private readonly counted = new Map<string, string>();
 
   constructor(client: Client, private readonly nodeId: number, private readonly shards: number, private readonly webhook: WebhookOptions,
     private readonly maxInflight: number, private readonly log: (line: string) => void) {
     super(client, `__evmesh.subscriptions.shard${nodeId}`);
   }
 
+  private home(spec: SubscriptionSpec): boolean {
+    return positiveHash(spec.id) % this.shards === this.nodeId;
+  }
+
   private runsHere(spec: SubscriptionSpec): boolean {
-    return spec.mode === 'CLUSTERING' || positiveHash(spec.id) % this.shards === this.nodeId;
+    return spec.mode === 'CLUSTERING' || this.home(spec);
   }
 
   protected override async started(spec: SubscriptionSpec): Promise<void> {
@@ -133,6 +141,7 @@ export class ShardRegistry extends RegistryReader {
     try {
       const sub = await subscribeWebhook(this.client, { ...spec, maxInflight: this.maxInflight }, this.webhook);
       this.running.set(spec.id, sub);
+      if (this.home(spec)) { this.counted.set(spec.id, spec.topic); threadMetrics.presence.subscribed('http', spec.topic, 1); }
     } catch (err) {
       this.log(`webhook subscription ${spec.id} (${spec.topic} → ${spec.url}) not started: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -142,7 +151,22 @@ export class ShardRegistry extends RegistryReader {
     const sub = this.running.get(id);
     if (sub === undefined) return;
     this.running.delete(id);
+    this.uncount(id);
     await sub.close().catch(() => {});
+  }
+
+  private uncount(id: string): void {
+    const topic = this.counted.get(id);
+    if (topic === undefined) return;
+    this.counted.delete(id);
+    threadMetrics.presence.subscribed('http', topic, -1);
+  }
+
+  /** Pushes waiting in this shard's members: queued, and waiting for a retry (M6 gauges). */
+  queues(): { queued: number; retrying: number } {
+    let queued = 0, retrying = 0;
+    for (const s of this.running.values()) { queued += s.stats.queued; retrying += s.stats.retrying; }
+    return { queued, retrying };
   }
 
   /** Push counters of this shard's members. */
@@ -156,5 +180,6 @@ export class ShardRegistry extends RegistryReader {
     await super.close();
     await Promise.all([...this.running.values()].map((s) => s.close().catch(() => {})));
     this.running.clear();
+    for (const id of [...this.counted.keys()]) this.uncount(id);
   }
 }

@@ -13,6 +13,8 @@ import { validateWebhookUrl } from '../webhook/url.js';
 import { modeOf, parseCloudEvents, STRUCTURED_TYPE, BATCH_TYPE } from './cloudevents-http.js';
 import type { HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
+import { batchDiscarded, decoded, timedBatch, timedSend } from './metrics.js';
+import { traceFromHeaders } from './trace.js';
 import { publishDelete, publishPut, type SubscriptionSpec } from './registry.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -39,16 +41,17 @@ export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): vo
     return;
   }
   ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
-    const events = parseCloudEvents(mode, ex.headers, body);
+    const events = decoded(() => parseCloudEvents(mode, ex.headers, body)).map((e) => traceFromHeaders(ex.headers, e));
     if (mode !== 'batch') {
-      const r = await ctx.publisher.publish(topic, events[0]!);
+      const r = await timedSend(() => ctx.publisher.publish(topic, events[0]!));
       ex.json(200, r);
       return;
     }
     if (events.length > ctx.config.limits.maxBatchEvents) {
+      batchDiscarded(events.length);
       throw new EvmeshError('EVM_TOO_LARGE', `${events.length} events in one batch, over limits.maxBatchEvents ${ctx.config.limits.maxBatchEvents}`);
     }
-    const results = events.length === 0 ? [] : await ctx.client.publishBatch(topic, events);
+    const results = events.length === 0 ? [] : await timedBatch(events.length, () => ctx.client.publishBatch(topic, events));
     ex.json(200, { results });
   }).catch((err) => ex.error(err));
 }

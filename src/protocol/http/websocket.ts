@@ -9,6 +9,7 @@
 import { EvmeshError, toEvmeshError } from '../../errors.js';
 import type { Delivery, GroupMode, StartPosition, Subscription } from '../../core/types.js';
 import { parseFrom } from '../../admin/pull.js';
+import { threadMetrics } from '../../metrics/shard.js';
 import { cloudEventJson } from '../tcp/messages.js';
 import type { HttpContext } from './context.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
@@ -70,6 +71,7 @@ export function websocketRoute(app: TemplatedApp, ctx: HttpContext): WsClients {
         res.upgrade(conn, key, proto, ext, context);
       } catch (err) {
         const e = toEvmeshError(err);
+        threadMetrics.http.requestDiscarded(); // M6: a refused upgrade is an error answer
         res.cork(() => {
           res.writeStatus(`${e.spec.http} Bad Request`).writeHeader('content-type', 'application/json').end(JSON.stringify({ code: e.code, message: e.message }), true);
         });
@@ -78,6 +80,8 @@ export function websocketRoute(app: TemplatedApp, ctx: HttpContext): WsClients {
     open: (ws) => {
       conns.add(ws);
       const c = ws.getUserData();
+      threadMetrics.presence.connected('http', 1);
+      threadMetrics.presence.subscribed('http', c.topic, 1);
       ctx.client.subscribe({ topic: c.topic, group: c.group, mode: c.mode, ...(c.from === undefined ? {} : { from: c.from }) }, (d) => {
         if (c.closed) return; // unacked: redelivered to another member
         c.queue.push(d);
@@ -114,6 +118,8 @@ export function websocketRoute(app: TemplatedApp, ctx: HttpContext): WsClients {
     close: (ws) => {
       conns.delete(ws);
       const c = ws.getUserData();
+      threadMetrics.presence.connected('http', -1);
+      threadMetrics.presence.subscribed('http', c.topic, -1);
       c.closed = true;
       c.queue.length = 0;
       void c.sub?.close();

@@ -10,6 +10,7 @@
 import { deadLetterTopicName, DLQ_EXT } from '../../core/owner.js';
 import { withAttributes } from '../../core/event.js';
 import type { Client, Delivery } from '../../core/types.js';
+import { threadMetrics } from '../../metrics/shard.js';
 import { Http1Pool } from './http1-pool.js';
 import { judge, pushMessage, type Verdict, type WebhookFormat } from './push-request.js';
 
@@ -43,6 +44,8 @@ export interface WebhookStats {
   deadLettered: number;
   queued: number;
   inflight: number;
+  /** Events waiting for their backoff before the next push (M6 retry queue). */
+  retrying: number;
 }
 
 interface Job { delivery: Delivery; tries: number }
@@ -55,7 +58,7 @@ export function backoffMs(tries: number, baseMs: number, maxMs: number): number 
 }
 
 export class WebhookPusher {
-  readonly stats: WebhookStats = { pushed: 0, retried: 0, failed: 0, dropped: 0, deadLettered: 0, queued: 0, inflight: 0 };
+  readonly stats: WebhookStats = { pushed: 0, retried: 0, failed: 0, dropped: 0, deadLettered: 0, queued: 0, inflight: 0, retrying: 0 };
   private readonly pool: Http1Pool;
   private readonly queue: Job[] = [];
   /** Redeliveries of an event already being retried here are ignored (core's ack timeout is
@@ -80,6 +83,7 @@ export class WebhookPusher {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.stats.retrying = 0;
     this.queue.length = 0;
     this.pool.close();
   }
@@ -104,11 +108,14 @@ export class WebhookPusher {
       return;
     }
     const body = typeof msg.body === 'string' ? Buffer.from(msg.body) : msg.body;
+    const t0 = performance.now();
+    // M6: every attempt, retries included, with its round-trip time.
+    const pushed = (verdict: Verdict): Verdict => { threadMetrics.http.pushMessage(verdict !== 'retry', performance.now() - t0); return verdict; };
     // A header value that cannot be sent (e.g. a control character in a datacontenttype) fails
     // like a refused push, so such an event ends in the dead-letter topic.
     this.pool.post(msg.headers, body, this.o.timeoutMs).then(
-      (res) => this.finish(job, judge(this.target.format, res.status, res.body.toString('utf8')), retryAfter(res.status, res.headers['retry-after'])),
-      () => this.finish(job, 'retry', undefined),
+      (res) => this.finish(job, pushed(judge(this.target.format, res.status, res.body.toString('utf8'))), retryAfter(res.status, res.headers['retry-after'])),
+      () => this.finish(job, pushed('retry'), undefined),
     );
   }
 
@@ -124,9 +131,10 @@ export class WebhookPusher {
         else {
           this.stats.retried++;
           this.retrying.add(key(d));
-          const t = setTimeout(() => { this.timers.delete(t); if (!this.closed) { this.queue.push(job); this.pump(); } },
+          const t = setTimeout(() => { this.timers.delete(t); this.stats.retrying = this.timers.size; if (!this.closed) { this.queue.push(job); this.pump(); } },
             retryAfterMs ?? backoffMs(job.tries, this.o.backoffBaseMs, this.o.backoffMaxMs));
           this.timers.add(t);
+          this.stats.retrying = this.timers.size;
         }
       }
     }

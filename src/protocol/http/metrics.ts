@@ -1,0 +1,78 @@
+// The HTTP port's side of upstream's HTTP meter (spec M6): thin wrappers the handlers call so
+// the hot path only bumps numbers (no label strings per request; labels are built once in
+// bind). Publishes in flight to core are the send/batch "queue" gauges (evmesh has no thread
+// pools: a publish waits for its owner's acknowledgement, not for a pool thread).
+import { threadMetrics } from '../../metrics/shard.js';
+
+const m = threadMetrics.http;
+let sending = 0;
+let batching = 0;
+
+/** The listener is up (M4 HTTP label set); `pushes` reads this shard's webhook queues. */
+export function bindHttpMetrics(host: string, port: number, pushes: () => { queued: number; retrying: number }): void {
+  m.bind('http', host, port, () => {
+    const p = pushes();
+    return { batch: batching, send: sending, push: p.queued, retry: p.retrying };
+  });
+}
+
+/** A single publish (REST single event, 104, 101, /eventmesh/publish): M6 send counters and
+ *  send→acknowledgement cost, recorded once core acknowledged or failed it. */
+export async function timedSend<T>(run: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  sending++;
+  try {
+    const r = await run();
+    m.sendMessage(true, performance.now() - t0);
+    return r;
+  } catch (err) {
+    m.sendMessage(false, performance.now() - t0);
+    throw err;
+  } finally {
+    sending--;
+  }
+}
+
+/** A batch publish of `events` events (REST batch, 102, 107). */
+export async function timedBatch<T>(events: number, run: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  batching++;
+  try {
+    const r = await run();
+    m.batchSendMessage(events, true, performance.now() - t0);
+    return r;
+  } catch (err) {
+    m.batchSendMessage(events, false, performance.now() - t0);
+    throw err;
+  } finally {
+    batching--;
+  }
+}
+
+/** A 301 reply handed to core. */
+export async function timedReply<T>(run: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    const r = await run();
+    m.replyMessage(true, performance.now() - t0);
+    return r;
+  } catch (err) {
+    m.replyMessage(false, performance.now() - t0);
+    throw err;
+  }
+}
+
+/** Body bytes → request fields or events (M6 body decode cost); a parse error still counts. */
+export function decoded<T>(parse: () => T): T {
+  const t0 = performance.now();
+  try {
+    return parse();
+  } finally {
+    m.bodyDecoded(performance.now() - t0);
+  }
+}
+
+/** A batch refused whole by limits.maxBatchEvents (evmesh's batch limiter, M6 discard). */
+export function batchDiscarded(events: number): void {
+  m.batchSendDiscarded(events);
+}
