@@ -44,7 +44,7 @@ function tracedEvent(ex: Exchange, f: MessageFields): { topic: string; event: Me
 const sendAsync: Handler = async (ex, ctx, form, code) => {
   checkIdentity(ex.headers);
   const { topic, event } = tracedEvent(ex, fields(form));
-  await timedSend(() => ctx.client.publish(topic, event));
+  await timedSend(ctx.client.publish(topic, event));
   codeReply(ex, code, 0, `successSendResult[topic=${topic}, messageId=${String(event.attributes.id)}]`);
 };
 
@@ -54,7 +54,7 @@ const batchSendV2: Handler = async (ex, ctx, form, code) => {
   const { topic, event } = tracedEvent(ex, { ...fields(form, 'msg'), uniqueid: f(form, 'uniqueid') ?? f(form, 'bizseqno') });
   try {
     // M6: upstream counts a 107 as one batch event.
-    await timedBatch(1, () => ctx.client.publish(topic, event));
+    await timedBatch(1, ctx.client.publish(topic, event));
   } catch (err) {
     const e = toEvmeshError(err);
     return codeError(ex, code, e, e.code === 'EVM_TOO_LARGE' ? 7 : undefined);
@@ -84,7 +84,7 @@ const batchSend: Handler = async (ex, ctx, form, code) => {
     list.push(traceFromHeaders(ex.headers, event));
     byTopic.set(topic, list);
   }
-  await timedBatch(contents.length, () => Promise.all([...byTopic].map(([topic, events]) => ctx.client.publishBatch(topic, events))));
+  await timedBatch(contents.length, Promise.all([...byTopic].map(([topic, events]) => ctx.client.publishBatch(topic, events))));
   codeReply(ex, code, 0, 'success');
 };
 
@@ -97,7 +97,7 @@ const sendSync: Handler = async (ex, ctx, form, code) => {
   const { topic, event } = tracedEvent(ex, fields(form));
   let reply: MeshEvent;
   try {
-    reply = await timedSend(() => ctx.client.request(topic, event, Number(ttl)));
+    reply = await timedSend(ctx.client.request(topic, event, Number(ttl)));
   } catch (err) {
     const e = toEvmeshError(err);
     return codeError(ex, code, e, e.code === 'EVM_TOO_LARGE' ? 7 : e.code === 'EVM_TIMEOUT' ? 4 : 3);
@@ -141,7 +141,7 @@ const replyMessage: Handler = async (ex, ctx, form, code) => {
     event: { attributes: { specversion: '1.0', id: correlationId, source: '/', type: 'request', [CORRELATION_ID]: correlationId, [REPLY_TO]: replyTo } },
     topic: '', partition: 0, offset: 0, attempt: 1, ack() {},
   };
-  await timedReply(() => ctx.client.reply(request, { attributes, ...(reply.data === undefined ? {} : { data: reply.data }) }));
+  await timedReply(ctx.client.reply(request, { attributes, ...(reply.data === undefined ? {} : { data: reply.data }) }));
   codeReply(ex, code, 0, 'success');
 };
 

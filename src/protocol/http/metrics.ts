@@ -17,49 +17,34 @@ export function bindHttpMetrics(host: string, port: number, pushes: () => { queu
 }
 
 /** A single publish (REST single event, 104, 101, /eventmesh/publish): M6 send counters and
- *  send→acknowledgement cost, recorded once core acknowledged or failed it. */
-export async function timedSend<T>(run: () => Promise<T>): Promise<T> {
+ *  send→acknowledgement cost, recorded once core acknowledged or failed it. A plain `then`
+ *  (no async frame): this is on every publish request. */
+export function timedSend<T>(p: Promise<T>): Promise<T> {
   const t0 = performance.now();
   sending++;
-  try {
-    const r = await run();
-    m.sendMessage(true, performance.now() - t0);
-    return r;
-  } catch (err) {
-    m.sendMessage(false, performance.now() - t0);
-    throw err;
-  } finally {
-    sending--;
-  }
+  return p.then(
+    (r) => { sending--; m.sendMessage(true, performance.now() - t0); return r; },
+    (err: unknown) => { sending--; m.sendMessage(false, performance.now() - t0); throw err; },
+  );
 }
 
 /** A batch publish of `events` events (REST batch, 102, 107). */
-export async function timedBatch<T>(events: number, run: () => Promise<T>): Promise<T> {
+export function timedBatch<T>(events: number, p: Promise<T>): Promise<T> {
   const t0 = performance.now();
   batching++;
-  try {
-    const r = await run();
-    m.batchSendMessage(events, true, performance.now() - t0);
-    return r;
-  } catch (err) {
-    m.batchSendMessage(events, false, performance.now() - t0);
-    throw err;
-  } finally {
-    batching--;
-  }
+  return p.then(
+    (r) => { batching--; m.batchSendMessage(events, true, performance.now() - t0); return r; },
+    (err: unknown) => { batching--; m.batchSendMessage(events, false, performance.now() - t0); throw err; },
+  );
 }
 
 /** A 301 reply handed to core. */
-export async function timedReply<T>(run: () => Promise<T>): Promise<T> {
+export function timedReply<T>(p: Promise<T>): Promise<T> {
   const t0 = performance.now();
-  try {
-    const r = await run();
-    m.replyMessage(true, performance.now() - t0);
-    return r;
-  } catch (err) {
-    m.replyMessage(false, performance.now() - t0);
-    throw err;
-  }
+  return p.then(
+    (r) => { m.replyMessage(true, performance.now() - t0); return r; },
+    (err: unknown) => { m.replyMessage(false, performance.now() - t0); throw err; },
+  );
 }
 
 /** Body bytes → request fields or events (M6 body decode cost); a parse error still counts. */

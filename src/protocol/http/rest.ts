@@ -41,9 +41,10 @@ export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): vo
     return;
   }
   ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
-    const events = decoded(() => parseCloudEvents(mode, ex.headers, body)).map((e) => traceFromHeaders(ex.headers, e));
+    const parsed = decoded(() => parseCloudEvents(mode, ex.headers, body));
+    const events = ex.headers.traceparent === undefined ? parsed : parsed.map((e) => traceFromHeaders(ex.headers, e));
     if (mode !== 'batch') {
-      const r = await timedSend(() => ctx.publisher.publish(topic, events[0]!));
+      const r = await timedSend(ctx.publisher.publish(topic, events[0]!));
       ex.json(200, r);
       return;
     }
@@ -51,7 +52,7 @@ export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): vo
       batchDiscarded(events.length);
       throw new EvmeshError('EVM_TOO_LARGE', `${events.length} events in one batch, over limits.maxBatchEvents ${ctx.config.limits.maxBatchEvents}`);
     }
-    const results = events.length === 0 ? [] : await timedBatch(events.length, () => ctx.client.publishBatch(topic, events));
+    const results = events.length === 0 ? [] : await timedBatch(events.length, ctx.client.publishBatch(topic, events));
     ex.json(200, { results });
   }).catch((err) => ex.error(err));
 }
