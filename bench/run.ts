@@ -42,12 +42,13 @@ const SCENARIOS: Record<string, { about: string; run: Scenario; targets?: readon
     run: async (d) => (await import('./scenarios/kafka.js')).kafkaScenario(d),
   },
   'http-publish': {
-    about: 'HTTP publish, binary and structured mode, 100 connections (wrk) vs bare uWS; p99 at half peak (autocannon)',
-    run: async (d) => (await import('./scenarios/http-publish.js')).httpPublishScenario(d),
+    about: 'HTTP publish, binary and structured mode and EventMesh code 104, 100 connections (wrk) vs bare uWS; p99 at half peak (autocannon)',
+    run: async (d, ctx) => (await import('./scenarios/http-publish.js')).httpPublishScenario(d, ctx),
+    targets: ['http'],
   },
   'http-webhook': {
     about: 'webhook push rate into a bare uWS sink vs wrk into the same sink',
-    run: async (d) => (await import('./scenarios/http-webhook.js')).httpWebhookScenario(d),
+    run: async (d, ctx) => (await import('./scenarios/http-webhook.js')).httpWebhookScenario(d, ctx),
   },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',

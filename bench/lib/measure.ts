@@ -37,6 +37,13 @@ export const COMPARED = {
   /** evmesh core: every publish acknowledged, in-process clients included. */
   corePublished: 'evmesh_core_published_events_total',
   coreDelivered: 'evmesh_core_deliveries_total',
+  /** M6 HTTP (HTTP never counts in the general counters, M5): single publishes, their failures,
+   *  batch events accepted, webhook push attempts and their failures. */
+  httpSend: 'eventmesh_http_send_message_num_ratio_total',
+  httpSendFailed: 'eventmesh_http_send_message_fail_num_ratio_total',
+  httpBatch: 'eventmesh_http_batch_send_message_num_ratio_total',
+  httpPush: 'eventmesh_http_push_message_num_ratio_total',
+  httpPushFailed: 'eventmesh_http_push_message_fail_num_ratio_total',
 } as const;
 
 export type MetricsDelta = { -readonly [K in keyof typeof COMPARED]: number } & { seconds: number; cpuSeconds: number; rssMiB: number };
