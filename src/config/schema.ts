@@ -98,6 +98,11 @@ export const SCHEMA = {
   'binary.idleTimeoutMs': duration(30_000, { min: 100, max: DAY, description: 'An evmesh binary connection that sends no frame for this long is closed (the SDK sends HEARTBEAT at a third of it).' }),
   'binary.maxInflightPublishes': int(64, { min: 1, max: 100_000, description: 'evmesh binary PUBLISH frames in flight per connection; at the limit the connection is not read until one is acknowledged.' }),
 
+  // gRPC (src/protocol/grpc, spec G*)
+  'grpc.maxMessageBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest gRPC message accepted (a CloudEvent or a whole CloudEventBatch); larger ones fail with RESOURCE_EXHAUSTED (G1: grpc-java default 4 MiB).' }),
+  'grpc.clientExpiryMs': duration(60_000, { min: 100, max: DAY, description: 'A gRPC consumer subscription not refreshed by a heartbeat (or re-subscribe) for this long is removed (G18; the Java SDK heartbeats every 30 s).' }),
+  'grpc.sweepIntervalMs': duration(10_000, { min: 10, max: HOUR, description: 'How often expired gRPC consumer subscriptions are looked for (G18).' }),
+
   'shard.ringBytes': size(MiB, { min: 4 * KiB, max: GiB, powerOfTwo: true, description: 'Capacity of each cross-shard SharedArrayBuffer ring.' }),
   'shard.maxRestarts': int(5, { min: 0, max: 1000, description: 'Restarts of a crashed shard allowed per minute before the broker gives up and exits (0 = never restart).' }),
 

@@ -1,0 +1,68 @@
+// The gRPC port (ports.grpc, default 10205, spec G1) as a shard plugin: every shard accepts on
+// its own SO_REUSEPORT `net` listener (src/shard/reuseport.ts) and hands each socket to its
+// grpc-js Server through a connection injector (STACK.md "gRPC": grpc-js runs in worker threads,
+// no bindAsync needed). Plaintext HTTP/2 as upstream (G1). Everything goes through the shard's
+// in-process core Client; events reach their owning shards through the rings.
+import { createServer, type Server as NetServer } from 'node:net';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ShardPlugin } from '../../shard/plugin.js';
+import { listenShared } from '../../shard/reuseport.js';
+import { reusePortSupported } from '../../native.js';
+import { ClientRegistry } from './clients.js';
+import { consumerServices } from './consumer.js';
+import type { GrpcContext } from './context.js';
+import { publisherService } from './publisher.js';
+import { service } from './proto.js';
+import type { ConsumerStream } from './stream.js';
+
+/** How long drain() lets in-flight calls finish after GOAWAY before closing them. */
+const DRAIN_GRACE_MS = 5_000;
+
+const plugin: ShardPlugin = {
+  async start(ctx) {
+    // Without SO_REUSEPORT only one shard can own the port (reuseport.ts).
+    if (!reusePortSupported() && ctx.nodeId !== 0) return {};
+    const c = ctx.config;
+    const gctx: GrpcContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, draining: false };
+    const registry = new ClientRegistry(ctx.client, undefined);
+    const streams = new Set<ConsumerStream>();
+    const server = new Server({
+      'grpc.max_receive_message_length': c.grpc.maxMessageBytes,
+      'grpc.max_send_message_length': -1,
+    });
+    const { consumer, heartbeat } = consumerServices(gctx, registry, streams);
+    server.addService(service('PublisherService'), publisherService(gctx));
+    server.addService(service('ConsumerService'), consumer);
+    server.addService(service('HeartbeatService'), heartbeat);
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const listener: NetServer = createServer((socket) => {
+      socket.setNoDelay(true);
+      injector.injectConnection(socket);
+    });
+    const port = await listenShared(listener, { host: c.host, port: c.ports.grpc });
+    // G18: subscriptions not refreshed by a heartbeat are removed.
+    const sweeper = setInterval(() => { void registry.expire(c.grpc.clientExpiryMs); }, c.grpc.sweepIntervalMs);
+    sweeper.unref();
+    ctx.onQuery('grpc.clients', () => registry.list());
+    return {
+      ports: { grpc: port },
+      async drain() {
+        gctx.draining = true;
+        listener.close();
+        clearInterval(sweeper);
+        // Streams complete (their unacked pushes go to other members), then GOAWAY lets unary
+        // calls in flight finish.
+        for (const s of [...streams]) s.end();
+        await registry.closeAll();
+        injector.drain(DRAIN_GRACE_MS);
+      },
+      async close() {
+        clearInterval(sweeper);
+        injector.destroy();
+        server.forceShutdown();
+      },
+    };
+  },
+};
+
+export default plugin;
