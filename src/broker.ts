@@ -61,6 +61,7 @@ function builtinPlugins(): { spec: PluginSpec; port: ShardPort }[] {
   const list: { spec: PluginSpec; port: ShardPort }[] = [];
   if (TCP_PROTOCOLS.length > 0) list.push(plugin('./protocol/tcp-listener', 'tcp'));
   list.push(plugin('./protocol/grpc/plugin', 'grpc'));
+  list.push(plugin('./protocol/http/plugin', 'http'));
   return list;
 }
 

@@ -103,6 +103,17 @@ export const SCHEMA = {
   'grpc.clientExpiryMs': duration(60_000, { min: 100, max: DAY, description: 'A gRPC consumer subscription not refreshed by a heartbeat (or re-subscribe) for this long is removed (G18; the Java SDK heartbeats every 30 s).' }),
   'grpc.sweepIntervalMs': duration(10_000, { min: 10, max: HOUR, description: 'How often expired gRPC consumer subscriptions are looked for (G18).' }),
 
+  // HTTP port, webhook push and WebSocket (issue 5: src/protocol/http, src/protocol/webhook).
+  'http.maxBodyBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest HTTP request body accepted on the HTTP port; a larger one is answered 413 EVM_TOO_LARGE and the connection closed.' }),
+  'webhook.concurrency': int(16, { min: 1, max: 10_000, description: 'Pushes in flight per webhook subscriber (its keep-alive connection pool size).' }),
+  'webhook.timeoutMs': duration(5_000, { min: 1, max: HOUR, description: 'A webhook push without a complete answer in this time failed and is retried.' }),
+  'webhook.maxAttempts': int(5, { min: 1, max: 1_000, description: 'Pushes of one event to a webhook before it goes to the dead-letter topic (delivery.deadLetterTopic).' }),
+  'webhook.backoffBaseMs': duration(200, { min: 1, max: HOUR, description: 'Backoff before the first webhook retry; it doubles per retry (with jitter) up to webhook.backoffMaxMs.' }),
+  'webhook.backoffMaxMs': duration(30_000, { min: 1, max: DAY, description: 'Longest backoff between two webhook retries.' }),
+  'webhook.maxInflight': int(1000, { min: 1, max: 1_000_000, description: 'Events queued or in flight per webhook subscriber and shard (core credit).' }),
+  'ws.maxBackpressureBytes': size(MiB, { min: KiB, max: GiB, description: 'WebSocket send buffer per connection; while it is over this, deliveries to the connection wait.' }),
+  'ws.idleTimeoutMs': duration(120_000, { min: 8_000, max: 960_000, description: 'A WebSocket that sends or receives nothing for this long is closed (uWS resolution: ~4 s; pings are sent automatically).' }),
+
   'shard.ringBytes': size(MiB, { min: 4 * KiB, max: GiB, powerOfTwo: true, description: 'Capacity of each cross-shard SharedArrayBuffer ring.' }),
   'shard.maxRestarts': int(5, { min: 0, max: 1000, description: 'Restarts of a crashed shard allowed per minute before the broker gives up and exits (0 = never restart).' }),
 
