@@ -43,7 +43,7 @@ async function withBroker<T>(fn: (port: number) => Promise<T>): Promise<T> {
   const broker = await startBroker(loadConfig({
     flags: {
       shards: 2, storage: 'log', dataDir: dir, 'log.fsync': 'interval', 'log.fsyncIntervalMs': 5,
-      'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 8,
+      'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'topics.defaultPartitions': 8,
     },
   }));
   try {

@@ -38,7 +38,7 @@ export async function runEventMeshPublish(port: number, durationMs: number): Pro
 export async function tcpEventMeshScenario(durationMs: number): Promise<ScenarioResult> {
   const ceiling = await runRawCeiling(durationMs);
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-em-'));
-  const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 8 } }));
+  const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'topics.defaultPartitions': 8 } }));
   try {
     const run = await runEventMeshPublish(broker.ports.tcp!, durationMs);
     return {

@@ -45,7 +45,7 @@ before(async () => {
   classpath = [join(project, 'target', 'eventmesh-java-compat-0.1.0.jar'), ...readdirSync(lib).map((f) => join(lib, f))].join(':');
   broker = await startBroker(loadConfig({
     // A short ack timeout: the pub/sub scenarios check that the SDK's acks stop redelivery.
-    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 1000 },
+    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 1000 },
   }), { log: () => {} });
 });
 

@@ -1,9 +1,11 @@
 // EventMesh gRPC ConsumerService + HeartbeatService (spec G14–G18, G25, G28) against a real
-// 2-shard broker with the grpc-js client: stream subscriptions, group modes, acks, cancellation
+// 2-shard broker with the grpc-js client: webhook subscriptions (G13, G26), stream subscriptions, group modes, acks, cancellation
 // and redelivery, request-reply over the stream, unsubscribe, heartbeat, expiry, deadlines,
 // reconnects.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { startBroker, type RunningBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -16,7 +18,10 @@ const open: Stubs[] = [];
 let topics = 0;
 const topic = (): string => `grpc-con-${process.pid}-${++topics}`;
 const client = (p = port, options: object = {}): Stubs => { const s = stubs(p, options); open.push(s); return s; };
-const flags = { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.grpc': 0, host: '127.0.0.1', 'topics.defaultPartitions': 4 } as const;
+const flags = {
+  shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1', 'topics.defaultPartitions': 4,
+  'webhook.backoffBaseMs': 20, 'webhook.backoffMaxMs': 100,
+} as const;
 
 before(async () => {
   broker = await startBroker(loadConfig({ flags }), { log: () => {} });
@@ -269,5 +274,50 @@ test('reconnects: after a broker restart on the same port the same channel publi
     r2.stream.cancel();
   } finally {
     await b2.stop();
+  }
+});
+
+test('G13 subscribe (webhook): pushes in the EventMesh webhook form to the url; a failed push is retried; unsubscribe by url stops them', async () => {
+  const pushes: { headers: Record<string, unknown>; form: URLSearchParams }[] = [];
+  let failNext = 1;
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c; });
+    req.on('end', () => {
+      if (failNext > 0) { failNext--; res.writeHead(500).end(); return; }
+      pushes.push({ headers: req.headers, form: new URLSearchParams(body) });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"retCode":1}');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  try {
+    const c = client();
+    const t = topic();
+    let { value } = await call(c.consumer, 'subscribe', subscription('g-hook', [{ topic: t }], { url }));
+    assert.equal(status(value), '0', message(value));
+    assert.equal(message(value), 'success subscribe success');
+    await publish(c, t, ['w1', 'w2']);
+    const deadline = Date.now() + 8000;
+    while (pushes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pushes.length, 2, 'both events pushed (the first after a retry)');
+    const p = pushes[0]!;
+    assert.equal(p.headers.code, '105');
+    assert.equal(p.form.get('topic'), t);
+    assert.match(p.form.get('uniqueId')!, /^u-\d+$/);
+    const ext = JSON.parse(p.form.get('extFields')!) as Record<string, string>;
+    assert.equal(ext.producergroup, 'pg');
+    assert.deepEqual(pushes.map((x) => (JSON.parse(x.form.get('content')!) as { data: string }).data).sort(), ['w1', 'w2']);
+    ({ value } = await call(c.consumer, 'unsubscribe', subscription('g-hook', [{ topic: t }], { url })));
+    assert.equal(status(value), '0');
+    await publish(c, t, ['w3']);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(pushes.length, 2, 'no push after unsubscribe');
+    // G13 checks: no url → 7, a url that is not http(s) → 7, unparsable items → 17.
+    assert.equal(status((await call(c.consumer, 'subscribe', subscription('g-hook', [{ topic: t }]))).value), '7');
+    assert.equal(status((await call(c.consumer, 'subscribe', subscription('g-hook', [{ topic: t }], { url: 'ftp://x/y' }))).value), '7');
+    assert.equal(status((await call(c.consumer, 'subscribe', { ...subscription('g-hook', [], { url }), text_data: '[1' })).value), '17');
+  } finally {
+    hook.close();
   }
 });

@@ -20,7 +20,7 @@ const client = (options: object = {}): Stubs => { const s = stubs(port, options)
 before(async () => {
   broker = await startBroker(loadConfig({
     flags: {
-      shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.grpc': 0, host: '127.0.0.1',
+      shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1',
       'topics.defaultPartitions': 4, 'grpc.maxMessageBytes': 64 * 1024, 'limits.maxBatchEvents': 100,
     },
   }), { log: () => {} });

@@ -2,9 +2,12 @@
 // mode) and client — a stream client is identified by (ip, pid), a webhook client by its url.
 // Each record is one member of the core consumer group (topic, group, mode); removing the
 // record closes that membership, so core hands its unacked events to the other members.
+// Webhook records are members through the shared webhook push engine (src/protocol/webhook).
 // Records live in the shard that accepted the subscribe; a heartbeat reaches them when it uses
 // the same connection, as the Java SDK does (one channel per client; docs/grpc.md).
-import type { Client, Delivery, GroupMode, Subscription } from '../../core/types.js';
+import type { Client, Delivery, GroupMode } from '../../core/types.js';
+import type { WebhookOptions } from '../webhook/pusher.js';
+import { subscribeWebhook } from '../webhook/subscribe.js';
 import type { SubscriptionType } from './checks.js';
 
 export interface ClientInfo {
@@ -16,10 +19,11 @@ export interface ClientInfo {
   readonly group: string;
 }
 
-/** Where a record's deliveries go: a subscribeStream call or a webhook url. */
+/** Where a record's deliveries go: a subscribeStream call (`deliver`), or a webhook url (the
+ *  push engine delivers). */
 export interface Sink {
   readonly kind: 'stream' | 'webhook';
-  deliver(record: ClientRecord, d: Delivery): void;
+  deliver?(record: ClientRecord, d: Delivery): void;
   /** The record was removed (unsubscribe, expiry, replaced by a newer stream). */
   removed(record: ClientRecord): void;
 }
@@ -33,7 +37,7 @@ export interface ClientRecord {
   readonly url: string | undefined;
   sink: Sink;
   lastUpTime: number;
-  subscription: Subscription | undefined;
+  subscription: { close(): Promise<void> } | undefined;
   closed: boolean;
 }
 
@@ -59,7 +63,8 @@ export function recordKey(info: ClientInfo, topic: string, mode: GroupMode, url:
 export class ClientRegistry {
   private readonly records = new Map<string, ClientRecord>();
 
-  constructor(private readonly client: Client, private readonly maxInflight: number | undefined, private readonly now: () => number = Date.now) {}
+  constructor(private readonly client: Client, private readonly webhook: { readonly options: WebhookOptions; readonly maxInflight: number },
+    private readonly now: () => number = Date.now) {}
 
   /** Adds or refreshes a record (a re-subscribe refreshes the sink and lastUpTime, G16). */
   async add(info: ClientInfo, topic: string, mode: GroupMode, type: SubscriptionType, url: string | undefined, sink: Sink): Promise<ClientRecord> {
@@ -74,10 +79,10 @@ export class ClientRegistry {
     const record: ClientRecord = { key, info, topic, mode, type, url, sink, lastUpTime: this.now(), subscription: undefined, closed: false };
     this.records.set(key, record);
     try {
-      record.subscription = await this.client.subscribe(
-        { topic, group: info.group, mode, ...(this.maxInflight !== undefined ? { maxInflight: this.maxInflight } : {}) },
-        (d) => { if (!record.closed) record.sink.deliver(record, d); },
-      );
+      record.subscription = url === undefined
+        ? await this.client.subscribe({ topic, group: info.group, mode }, (d) => { if (!record.closed) record.sink.deliver?.(record, d); })
+        // G26 pushes in upstream's EventMesh webhook form (code 105, form body; docs/grpc.md).
+        : await subscribeWebhook(this.client, { topic, group: info.group, mode, url, format: 'eventmesh', sync: type === 'SYNC', maxInflight: this.webhook.maxInflight }, this.webhook.options);
     } catch (err) {
       if (this.records.get(key) === record) this.records.delete(key);
       record.closed = true;

@@ -1,9 +1,10 @@
 // ConsumerService (spec G13, G14, G16) and HeartbeatService (G17) over the shard's client records.
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { EvmeshError } from '../../errors.js';
+import { EvmeshError, toEvmeshError } from '../../errors.js';
+import { validateWebhookUrl } from '../webhook/url.js';
 import { ceInteger, ceString, type PbCloudEvent } from './cloudevent.js';
 import { headerProblem, parseHeartbeatItems, parseItems } from './checks.js';
-import type { ClientRegistry } from './clients.js';
+import type { ClientRegistry, Sink } from './clients.js';
 import { answer, badMessageError, isBad, type GrpcContext } from './context.js';
 import { detail, plain } from './status.js';
 import { clientInfo, ConsumerStream } from './stream.js';
@@ -15,12 +16,46 @@ const CLIENT_TYPE_SUB = 2;
 
 const badRequest = (text: string): string => detail(new EvmeshError('EVM_BAD_REQUEST', text));
 
+/** Webhook records: the push engine delivers, nothing to tell when one is removed. */
+const WEBHOOK: Sink = { kind: 'webhook', removed() {} };
+
 export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, streams: Set<ConsumerStream>): {
   consumer: UntypedServiceImplementation; heartbeat: UntypedServiceImplementation;
 } {
   const subscribeStream = (call: ServerDuplexStream<PbCloudEvent, PbCloudEvent>): void => {
     const s = new ConsumerStream(call, ctx, registry, (closed) => streams.delete(closed));
     streams.add(s);
+  };
+
+  /** G13: webhook subscription — one record (core group member) per item, pushed to `url`. */
+  const subscribe: Unary = (call, cb) => {
+    const req = call.request;
+    if (isBad(req)) return cb(badMessageError(req));
+    if (ctx.draining) return answer(cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
+    const h = headerProblem(req);
+    if (h !== undefined) return answer(cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
+    let items: ReturnType<typeof parseItems>;
+    try {
+      items = parseItems(req);
+    } catch (err) {
+      return answer(cb, plain('SUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
+    }
+    const info = clientInfo(req);
+    const url = ceString(req, 'url') ?? '';
+    let problem = typeof items === 'string' ? items : undefined;
+    if (url === '') problem = 'attribute url (ce_string) is required for a webhook subscription (G13)';
+    else if (info.group === '') problem = 'attribute consumergroup (ce_string) is required (G13)';
+    else {
+      try { validateWebhookUrl(url); } catch (err) { problem = toEvmeshError(err).message; }
+    }
+    if (problem !== undefined || typeof items === 'string') return answer(cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
+    const list = items;
+    (async () => {
+      for (const item of list) await registry.add(info, item.topic, item.mode, item.type, url, WEBHOOK);
+    })().then(
+      () => answer(cb, plain('SUCCESS', 'subscribe success')),
+      (err) => { const e = toEvmeshError(err); answer(cb, plain('SUBSCRIBE_ERR', detail(e)), e.code); },
+    );
   };
 
   /** G16: removes the caller's records only (webhook: same url; stream: same ip + pid) — upstream
@@ -70,7 +105,7 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
   };
 
   return {
-    consumer: { subscribeStream, unsubscribe } as unknown as UntypedServiceImplementation,
+    consumer: { subscribe, subscribeStream, unsubscribe } as unknown as UntypedServiceImplementation,
     heartbeat: { heartbeat } as unknown as UntypedServiceImplementation,
   };
 }

@@ -24,7 +24,13 @@ const plugin: ShardPlugin = {
     if (!reusePortSupported() && ctx.nodeId !== 0) return {};
     const c = ctx.config;
     const gctx: GrpcContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, draining: false };
-    const registry = new ClientRegistry(ctx.client, undefined);
+    const registry = new ClientRegistry(ctx.client, {
+      options: {
+        concurrency: c.webhook.concurrency, timeoutMs: c.webhook.timeoutMs, maxAttempts: c.webhook.maxAttempts,
+        backoffBaseMs: c.webhook.backoffBaseMs, backoffMaxMs: c.webhook.backoffMaxMs, deadLetterTopic: c.delivery.deadLetterTopic,
+      },
+      maxInflight: c.webhook.maxInflight,
+    });
     const streams = new Set<ConsumerStream>();
     const server = new Server({
       'grpc.max_receive_message_length': c.grpc.maxMessageBytes,
