@@ -21,6 +21,8 @@ const SCENARIOS = [
   'broadcast-cloudevents', 'broadcast-eventmeshmessage',
   'rr-cloudevents', 'rr-eventmeshmessage',
 ];
+/** gRPC scenarios (spec G*), run against the gRPC port (GrpcScenarios.java). */
+const GRPC_SCENARIOS = ['grpc-pubsub-cloudevents', 'grpc-pubsub-eventmeshmessage', 'grpc-rr-cloudevents', 'grpc-webhook-cloudevents'];
 
 let broker: RunningBroker | undefined;
 let classpath = '';
@@ -53,9 +55,10 @@ after(async () => {
   await broker?.stop();
 });
 
-for (const scenario of SCENARIOS) {
+for (const scenario of [...SCENARIOS, ...GRPC_SCENARIOS]) {
   test(`Java SDK 1.10.0 against evmesh: ${scenario}`, { skip, timeout: 90_000 }, async (t) => {
-    const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.Main', '127.0.0.1', String(broker!.ports.tcp), scenario], { timeoutMs: 60_000 });
+    const port = scenario.startsWith('grpc-') ? broker!.ports.grpc : broker!.ports.tcp;
+    const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.Main', '127.0.0.1', String(port), scenario], { timeoutMs: 60_000 });
     const checks = res.out.split('\n').filter((l) => /^(ok|FAIL|RESULT)/.test(l));
     for (const line of checks) t.diagnostic(line);
     assert.equal(res.code, 0, `scenario ${scenario} failed:\n${res.out}`);

@@ -39,19 +39,21 @@ export function clientInfo(ev: PbCloudEvent): ClientInfo {
 
 /** The request's correlation id in a reply: an attribute, or (Java SDK, G15) in the
  *  SubscriptionReply JSON's `properties`, which hold every attribute of the pushed request. */
-function replyParts(m: PbCloudEvent): { correlationId: string | undefined; replyTo: string | undefined; content: string | undefined } {
-  let correlationId = ceString(m, CORRELATION_ID), replyTo = ceString(m, REPLY_TO), content: string | undefined;
+function replyParts(m: PbCloudEvent): { correlationId: string | undefined; replyTo: string | undefined; content: string | undefined; contentType: string | undefined } {
+  let correlationId = ceString(m, CORRELATION_ID), replyTo = ceString(m, REPLY_TO), content: string | undefined, contentType: string | undefined;
   if (m.text_data !== undefined) {
     try {
       const o = JSON.parse(m.text_data) as { content?: unknown; properties?: Record<string, unknown> };
       if (o !== null && typeof o === 'object' && o.properties !== null && typeof o.properties === 'object') {
         if (typeof o.content === 'string') content = o.content;
+        // The SDK overwrote the reply's datacontenttype with the wrapper's; the request's is the best guess.
+        if (typeof o.properties.datacontenttype === 'string') contentType = o.properties.datacontenttype;
         if (correlationId === undefined && typeof o.properties[CORRELATION_ID] === 'string') correlationId = o.properties[CORRELATION_ID];
         if (replyTo === undefined && typeof o.properties[REPLY_TO] === 'string') replyTo = o.properties[REPLY_TO];
       }
     } catch { /* a plain reply: its text_data is the reply data */ }
   }
-  return { correlationId, replyTo, content };
+  return { correlationId, replyTo, content, contentType };
 }
 
 export class ConsumerStream implements Sink {
@@ -158,11 +160,12 @@ export class ConsumerStream implements Sink {
     if (h !== undefined) { this.send(echo(m, 'PROTOCOL_HEADER_ERR', detail(new EvmeshError('EVM_BAD_REQUEST', h)))); return this.complete(); }
     const d = dataProblem(m);
     if (d !== undefined) { this.send(echo(m, 'PROTOCOL_BODY_ERR', detail(new EvmeshError('EVM_BAD_REQUEST', d)))); return this.complete(); }
-    const { correlationId, replyTo, content } = replyParts(m);
+    const { correlationId, replyTo, content, contentType } = replyParts(m);
     try {
       if (correlationId === undefined) throw new EvmeshError('EVM_BAD_REQUEST', `the reply carries no ${CORRELATION_ID} (attribute, or in the SubscriptionReply properties)`);
       const base = toMeshEvent(m, new Set([SUB_MESSAGE_TYPE]));
-      const reply: MeshEvent = content === undefined ? base : { attributes: base.attributes, data: Buffer.from(content, 'utf8') };
+      const reply: MeshEvent = content === undefined ? base
+        : { attributes: { ...base.attributes, datacontenttype: contentType ?? 'text/plain' }, data: Buffer.from(content, 'utf8') };
       const request: Delivery = this.requests.get(correlationId) ?? {
         // A reply for a request pushed on another stream still reaches its requester: core
         // needs only the correlation extensions.
