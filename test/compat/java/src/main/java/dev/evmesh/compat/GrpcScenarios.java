@@ -105,6 +105,19 @@ final class GrpcScenarios {
         return e.getData() == null ? null : new String(e.getData().toBytes(), StandardCharsets.UTF_8);
     }
 
+    /** The SDK subscribes on its stream asynchronously (no answer is returned): publish probes
+     *  until one arrives, so the scenario's events are published after the subscription joined. */
+    private static void awaitSubscribed(Runnable publishProbe, CountDownLatch probeSeen) throws Exception {
+        for (int i = 0; i < 40; i++) {
+            publishProbe.run();
+            if (probeSeen.await(250, TimeUnit.MILLISECONDS)) {
+                Main.check(true, "the stream subscription is live (a probe event arrived)");
+                return;
+            }
+        }
+        Main.check(false, "the stream subscription never delivered a probe event");
+    }
+
     private static boolean ok(Response r) {
         return r != null && "0".equals(r.getRespCode());
     }
@@ -114,9 +127,12 @@ final class GrpcScenarios {
         Set<String> received = ConcurrentHashMap.newKeySet();
         Map<String, CloudEvent> byText = new ConcurrentHashMap<>();
         CountDownLatch latch = new CountDownLatch(2 * EVENTS);
+        CountDownLatch probe = new CountDownLatch(1);
         EventMeshGrpcConsumer sub = consumer(host, port, "grpcCompatGroup", new ReceiveMsgHook<CloudEvent>() {
             public Optional<CloudEvent> handle(CloudEvent e) {
-                if (received.add(text(e))) {
+                if ("probe".equals(text(e))) {
+                    probe.countDown();
+                } else if (received.add(text(e))) {
                     byText.put(text(e), e);
                     latch.countDown();
                 }
@@ -128,9 +144,8 @@ final class GrpcScenarios {
             }
         });
         sub.subscribe(Collections.singletonList(new SubscriptionItem(topic, SubscriptionMode.CLUSTERING, SubscriptionType.ASYNC)));
-        Thread.sleep(500); // the stream subscription is asynchronous in the SDK
-        Main.check(true, "stream consumer subscribed " + topic + " (CLUSTERING, ASYNC)");
         EventMeshGrpcProducer pub = producer(host, port, "grpcCompatGroup");
+        awaitSubscribed(() -> pub.publish(cloudEvent(topic, "probe")), probe);
         for (int i = 0; i < EVENTS; i++) {
             Response r = pub.publish(cloudEvent(topic, "one-" + i));
             Main.check(ok(r), "publish " + i + " answered respCode 0 (got " + r + ")");
@@ -150,9 +165,12 @@ final class GrpcScenarios {
     static void pubSubEventMeshMessage(String host, int port, String topic) throws Exception {
         Set<String> received = ConcurrentHashMap.newKeySet();
         CountDownLatch latch = new CountDownLatch(EVENTS);
+        CountDownLatch probe = new CountDownLatch(1);
         EventMeshGrpcConsumer sub = consumer(host, port, "grpcCompatMsgGroup", new ReceiveMsgHook<EventMeshMessage>() {
             public Optional<EventMeshMessage> handle(EventMeshMessage m) {
-                if (received.add(m.getContent())) {
+                if ("probe".equals(m.getContent())) {
+                    probe.countDown();
+                } else if (received.add(m.getContent())) {
                     latch.countDown();
                 }
                 return Optional.empty();
@@ -163,8 +181,9 @@ final class GrpcScenarios {
             }
         });
         sub.subscribe(Collections.singletonList(new SubscriptionItem(topic, SubscriptionMode.CLUSTERING, SubscriptionType.ASYNC)));
-        Thread.sleep(500);
         EventMeshGrpcProducer pub = producer(host, port, "grpcCompatMsgGroup");
+        awaitSubscribed(() -> pub.publish(EventMeshMessage.builder().topic(topic).content("probe")
+            .bizSeqNo("1").uniqueId(UUID.randomUUID().toString()).prop(new HashMap<>()).build()), probe);
         for (int i = 0; i < EVENTS; i++) {
             Map<String, String> prop = new HashMap<>();
             prop.put("compatindex", String.valueOf(i));
@@ -189,9 +208,19 @@ final class GrpcScenarios {
             }
         });
         responder.subscribe(Collections.singletonList(new SubscriptionItem(topic, SubscriptionMode.CLUSTERING, SubscriptionType.SYNC)));
-        Thread.sleep(500);
-        Main.check(true, "responder subscribed " + topic + " (CLUSTERING, SYNC) on a stream");
         EventMeshGrpcProducer requester = producer(host, port, "grpcCompatRRGroup");
+        // The subscription is asynchronous: a request published before it joined gets no reply.
+        boolean live = false;
+        for (int i = 0; i < 20 && !live; i++) {
+            CloudEvent probe = cloudEvent(topic, "probe");
+            CloudEvent withTtl = CloudEventBuilder.from(probe).withExtension("ttl", "500").build();
+            try {
+                live = requester.requestReply(withTtl, 1000) != null;
+            } catch (RuntimeException e) {
+                live = false; // DEADLINE_EXCEEDED before the responder joined
+            }
+        }
+        Main.check(live, "responder subscribed " + topic + " (CLUSTERING, SYNC) on a stream and answers");
         for (int i = 0; i < EVENTS; i++) {
             CloudEvent reply = requester.requestReply(cloudEvent(topic, "question-" + i), TIMEOUT_MS);
             String body = reply == null ? null : text(reply);
