@@ -29,6 +29,10 @@ const SCENARIOS: Record<string, { about: string; run: Scenario }> = {
     about: 'EventMesh TCP protocol: pipelined publish from 16 connections',
     run: async (d) => (await import('./scenarios/tcp-eventmesh.js')).tcpEventMeshScenario(d),
   },
+  grpc: {
+    about: 'EventMesh gRPC: batchPublish, subscribeStream delivery, unary publish rate + p99 (16 clients) vs a bare grpc-js service',
+    run: async (d) => (await import('./scenarios/grpc-load.js')).grpcScenario(d),
+  },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',
     run: async () => (await import('./scenarios/idle-rss.js')).idleRssScenario(),
