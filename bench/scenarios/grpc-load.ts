@@ -99,19 +99,20 @@ export async function runUnaryPublish(port: number, durationMs: number): Promise
 /** Counts pushes received on STREAMS subscribeStream calls over `durationMs` (after 500 ms of
  *  warm-up) while `feed` keeps the topic busy (evmesh) or the server pushes by itself (bare). */
 export async function runStream(port: number, durationMs: number, feed?: (until: number) => Promise<void>): Promise<{ eventsPerSec: number; events: number }> {
-  const sub = consumer.subscribeStream!.requestSerialize({
+  // One client per stream (its own pid): two members of the group.
+  const sub = (pid: number): Buffer => consumer.subscribeStream!.requestSerialize({
     id: 'sub', source: '/', spec_version: '1.0', type: 'subscribe',
-    attributes: Object.fromEntries(Object.entries({ ...BENCH_ATTRIBUTES, consumergroup: 'bench-stream' }).map(([k, v]) => [k, { ce_string: v }])),
+    attributes: Object.fromEntries(Object.entries({ ...BENCH_ATTRIBUTES, pid: String(pid), consumergroup: 'bench-stream' }).map(([k, v]) => [k, { ce_string: v }])),
     text_data: JSON.stringify([{ topic: TOPIC, mode: 'CLUSTERING', type: 'ASYNC' }]),
   }) as Buffer;
   const cs = clients(port, STREAMS);
   await warm(cs);
   let counting = false, events = 0;
-  const streams: ClientDuplexStream<Buffer, Buffer>[] = cs.map((c) => {
+  const streams: ClientDuplexStream<Buffer, Buffer>[] = cs.map((c, i) => {
     const s = c.makeBidiStreamRequest<Buffer, Buffer>(`${PATH}ConsumerService/subscribeStream`, identity, identity);
     s.on('data', () => { if (counting) events++; });
     s.on('error', () => {});
-    s.write(sub);
+    s.write(sub(i + 1));
     return s;
   });
   const warmUntil = Date.now() + 500;

@@ -321,3 +321,28 @@ test('G13 subscribe (webhook): pushes in the EventMesh webhook form to the url; 
     hook.close();
   }
 });
+
+test('G16 identity: a new stream of the same client (ip, pid) takes the subscription over — also when both subscribe at once', async () => {
+  const [c1, c2, p] = [client(), client(), client()];
+  const t = topic();
+  const old = await subscribed(c1, subscription('g-take', [{ topic: t }], { pid: '9001' }));
+  const taker = await subscribed(c2, subscription('g-take', [{ topic: t }], { pid: '9001' }));
+  await old.until(() => old.ended, 5000, 'the old stream completed');
+  await publish(p, t, range(4));
+  await taker.until(() => taker.events().length === 4, 5000, 'the new stream gets the events');
+  taker.stream.cancel();
+  // Both at once: exactly one of them ends up with the subscription, and it gets every event.
+  const t2 = topic();
+  const a = new StreamReader(c1.consumer.subscribeStream());
+  const b = new StreamReader(c2.consumer.subscribeStream());
+  a.stream.write(subscription('g-take2', [{ topic: t2 }], { pid: '9002' }));
+  b.stream.write(subscription('g-take2', [{ topic: t2 }], { pid: '9002' }));
+  await a.until(() => (a.answers().length > 0 || a.ended) && (b.answers().length > 0 || b.ended), 5000, 'both answered');
+  await new Promise((r) => setTimeout(r, 200));
+  const clients = (await broker.queryShards('grpc.clients')).flatMap((s) => ('value' in s ? s.value : []) as { group: string }[]);
+  assert.equal(clients.filter((v) => v.group === 'g-take2').length, 1);
+  await publish(p, t2, range(4));
+  await a.until(() => a.events().length + b.events().length === 4, 5000, 'the events reach the live stream');
+  a.stream.cancel();
+  b.stream.cancel();
+});

@@ -87,10 +87,11 @@ export class ConsumerStream implements Sink {
   }
 
   removed(record: ClientRecord): void {
-    this.records.delete(record);
+    const had = this.records.delete(record);
     for (const [id, p] of this.inflight) if (p.record === record) this.inflight.delete(id);
-    // G16: a stream whose last subscription is gone is completed.
-    if (this.records.size === 0 && !this.closed) this.complete();
+    // G16: a stream whose last subscription is gone is completed (not one whose first is still
+    // being set up when another stream of the same client takes it over).
+    if (had && this.records.size === 0 && !this.closed) this.complete();
   }
 
   /** drain(): complete the stream (its records go, unacked pushes are redelivered elsewhere). */
@@ -135,6 +136,7 @@ export class ConsumerStream implements Sink {
     if (ackMode !== undefined) this.clientAcks = ackMode === 'client';
     for (const item of items) {
       const record = await this.registry.add(info, item.topic, item.mode, item.type, undefined, this);
+      if (record.sink !== this) continue; // taken over by a newer stream of the same client meanwhile
       if (this.closed) { await this.registry.remove(record); return; }
       this.records.add(record);
     }
