@@ -98,7 +98,7 @@ export async function runUnaryPublish(port: number, durationMs: number): Promise
 
 /** Counts pushes received on STREAMS subscribeStream calls over `durationMs` (after 500 ms of
  *  warm-up) while `feed` keeps the topic busy (evmesh) or the server pushes by itself (bare). */
-export async function runStream(port: number, durationMs: number, feed?: (until: number) => Promise<void>): Promise<{ eventsPerSec: number; events: number }> {
+export async function runStream(port: number, durationMs: number, feed?: (until: number, received: () => number) => Promise<void>): Promise<{ eventsPerSec: number; events: number }> {
   // One client per stream (its own pid): two members of the group.
   const sub = (pid: number): Buffer => consumer.subscribeStream!.requestSerialize({
     id: 'sub', source: '/', spec_version: '1.0', type: 'subscribe',
@@ -107,17 +107,17 @@ export async function runStream(port: number, durationMs: number, feed?: (until:
   }) as Buffer;
   const cs = clients(port, STREAMS);
   await warm(cs);
-  let counting = false, events = 0;
+  let counting = false, events = 0, received = 0;
   const streams: ClientDuplexStream<Buffer, Buffer>[] = cs.map((c, i) => {
     const s = c.makeBidiStreamRequest<Buffer, Buffer>(`${PATH}ConsumerService/subscribeStream`, identity, identity);
-    s.on('data', () => { if (counting) events++; });
+    s.on('data', () => { received++; if (counting) events++; });
     s.on('error', () => {});
     s.write(sub(i + 1));
     return s;
   });
   const warmUntil = Date.now() + 500;
   const end = warmUntil + durationMs;
-  const fed = feed?.(end);
+  const fed = feed?.(end, () => received);
   await new Promise((r) => setTimeout(r, 500));
   counting = true;
   const t0 = performance.now();
@@ -130,14 +130,21 @@ export async function runStream(port: number, durationMs: number, feed?: (until:
   return { eventsPerSec: events / secs, events };
 }
 
-/** Keeps publishing 1 KiB events to the topic through the in-process client (main thread). */
-function feeder(broker: RunningBroker): (until: number) => Promise<void> {
+/** Publishes 1 KiB events to the topic through the in-process client (main thread), keeping at
+ *  most FEED_AHEAD events published but not yet received: publishing flat out would starve the
+ *  deliveries it is meant to feed (measured: ~2k deliveries/s), so the run measures the whole
+ *  publish → push pipeline at its balanced rate. */
+const FEED_AHEAD = 20_000;
+function feeder(broker: RunningBroker): (until: number, received: () => number) => Promise<void> {
   const ev: MeshEvent = { attributes: { specversion: '1.0', id: 'bench-1', source: '/bench', type: 'bench.event', ...BENCH_ATTRIBUTES }, data: BENCH_DATA };
-  const batch = Array.from({ length: 500 }, () => ev);
-  return async (until) => {
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (Date.now() < until) await broker.client().publishBatch(TOPIC, batch);
-    }));
+  const batch = Array.from({ length: 250 }, () => ev);
+  return async (until, received) => {
+    let published = 0;
+    while (Date.now() < until) {
+      if (published - received() > FEED_AHEAD) { await new Promise((r) => setTimeout(r, 1)); continue; }
+      published += batch.length;
+      await broker.client().publishBatch(TOPIC, batch);
+    }
   };
 }
 

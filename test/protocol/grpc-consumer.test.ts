@@ -346,3 +346,16 @@ test('G16 identity: a new stream of the same client (ip, pid) takes the subscrip
   a.stream.cancel();
   b.stream.cancel();
 });
+
+test('G1 one port, every shard: connections spread over both shards (SO_REUSEPORT) and events cross the rings to them', async () => {
+  const t = topic();
+  // Separate subchannel pools: one TCP connection per client, as separate processes would have.
+  const cs = Array.from({ length: 16 }, () => client(port, { 'grpc.use_local_subchannel_pool': 1 }));
+  const readers = await Promise.all(cs.map((c, i) => subscribed(c, subscription('g-spread', [{ topic: t, mode: 'BROADCASTING' }], { pid: String(10_000 + i) }))));
+  const perShard = (await broker.queryShards('grpc.clients')).map((s) => ('value' in s ? (s.value as { group: string }[]) : []).filter((v) => v.group === 'g-spread').length);
+  assert.equal(perShard.reduce((a, b) => a + b, 0), 16);
+  assert.ok(perShard.every((n) => n > 0), `both shards serve connections: ${perShard.join(' / ')}`);
+  await publish(cs[0]!, t, range(8));
+  await Promise.all(readers.map((r) => r.until(() => r.events().length === 8, 5000, 'every broadcast')));
+  for (const r of readers) r.stream.cancel();
+});

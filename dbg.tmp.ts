@@ -1,0 +1,15 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker } from './src/broker.js';
+import { loadConfig } from './src/config/load.js';
+import { runStream } from './bench/scenarios/grpc-load.js';
+const storage = process.argv[2] ?? 'memory';
+const broker = await startBroker(loadConfig({ flags: { shards: 2, storage: storage as 'memory', dataDir: mkdtempSync(join(tmpdir(), 'g-')), host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'delivery.maxInflight': Number(process.argv[3] ?? 1000) } }), { log: (l) => console.error(l) });
+await broker.client().createTopic('bench-grpc', 8);
+const ev = { attributes: { specversion: '1.0', id: 'b', source: '/b', type: 't', subject: 'bench-grpc' }, data: new Uint8Array(1024) };
+const batch = Array.from({ length: 500 }, () => ev);
+let published = 0;
+const r = await runStream(broker.ports.grpc!, 4000, async (until, received) => { while (Date.now() < until) { if (published - received() > 20000) { await new Promise((r) => setTimeout(r, 1)); continue; } published += 500; await broker.client().publishBatch('bench-grpc', batch); } });
+console.log(storage, r);
+await broker.stop();
