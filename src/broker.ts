@@ -3,6 +3,8 @@
 // the controller, owning no partitions), spawns the shard workers, serves the admin API and
 // handles shutdown. Shards own partitions and run the protocol plugins.
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { manageRoute } from './admin/manage.js';
+import { RegistryReader } from './protocol/http/registry.js';
 import { parseFrom, pull } from './admin/pull.js';
 import { coreSettings, storageFor } from './broker-options.js';
 import type { EvmeshConfig } from './config/schema.js';
@@ -114,7 +116,10 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
   // Every shard binds the same ports (SO_REUSEPORT); without it only shard 0 binds some.
   const ports: Record<string, number> = Object.assign({}, ...ready.map((r) => (r as ShardReady | undefined)?.ports ?? {}));
 
+  // The admin API's copy of the webhook subscription registry (src/protocol/http/registry.ts).
+  const registry = new RegistryReader(client, '__evmesh.subscriptions.admin');
   try {
+    await registry.start();
     // A JSON event is at most ~4/3 of its encoded size (data_base64) plus its attributes.
     admin = await startAdminServer({ host: config.host, port: config.ports.admin, maxBodyBytes: Math.ceil(config.limits.maxEventBytes * 1.4) + 64 * 1024 }, {
       healthy: () => accepting,
@@ -130,6 +135,9 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
       createTopic: (name, partitions) => client.createTopic(name, partitions),
       publish: (topic, body) => client.publish(topic, fromStructuredJson(body)),
       pull: (topic, group, max, waitMs, from) => pull(client, topic, group, max, waitMs, parseFrom(from)),
+      manage: (req, url, path, body, reply) => manageRoute(req, url, path, body, reply, {
+        config, client, registry, ports, queryShards: (name, arg) => supervisor.query(name, arg), listTopics: () => mainCore.listTopics(),
+      }),
     });
     ports.admin = admin.port;
   } catch (err) {
@@ -153,6 +161,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
         accepting = false;
         // Main-thread publishes finish first (the shards still run), then the shards drain
         // their plugins and cores and fsync, then the controller's own storage closes.
+        await registry.close();
         await mainCore.drain();
         await supervisor.stop({ timeoutMs: config.shutdown.timeoutMs });
         await mainCore.close();

@@ -15,6 +15,8 @@ export interface AdminHandlers {
   /** Pull: up to `max` events for the group, waiting up to waitMs for the first; the events are
    *  acked once the response has been handed to the kernel. */
   pull(topic: string, group: string, max: number, waitMs: number, from: string | undefined): Promise<{ events: unknown[]; ack(): void; release(): void }>;
+  /** Client/subscription/shard management (src/admin/manage.ts); false = not its path. */
+  manage?(req: IncomingMessage, url: URL, path: string, body: () => Promise<Record<string, unknown>>, reply: (status: number, body: unknown, contentType?: string) => void): Promise<boolean>;
 }
 
 export interface AdminServer {
@@ -65,6 +67,12 @@ async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers
     if (partitions !== undefined && !Number.isInteger(partitions)) throw new EvmeshError('EVM_BAD_REQUEST', 'partitions must be an integer');
     return send(res, 201, await h.createTopic(name, partitions as number | undefined));
   }
+  // H50: CORS preflight on any path, as upstream's admin handlers answer it.
+  if (req.method === 'OPTIONS') {
+    res.writeHead(200, { 'access-control-allow-origin': '*', 'access-control-allow-methods': '*', 'access-control-allow-headers': '*', 'access-control-max-age': '86400', 'content-length': 0 });
+    res.end();
+    return;
+  }
   const events = /^\/topics\/([^/]+)\/events$/.exec(path);
   if (events) {
     const topic = decodeURIComponent(events[1]!);
@@ -82,6 +90,12 @@ async function route(req: IncomingMessage, res: ServerResponse, h: AdminHandlers
       return send(res, 200, { events: batch.events });
     }
   }
+  const reply = (status: number, body: unknown, contentType = 'application/json'): void => {
+    if (contentType === 'application/json') return send(res, status, body);
+    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(String(body)), 'access-control-allow-origin': '*' });
+    res.end(String(body));
+  };
+  if (h.manage !== undefined && await h.manage(req, url, path, () => readFields(req, maxBody), reply)) return;
   throw new EvmeshError('EVM_UNSUPPORTED', `no admin endpoint ${req.method} ${path}`, { status: 404 });
 }
 
@@ -93,7 +107,23 @@ function intParam(url: URL, name: string, dflt: number, min: number, max: number
   return n;
 }
 
-function readJson(req: IncomingMessage, maxBody: number): Promise<unknown> {
+/** A JSON object body, or form fields (upstream's admin POSTs are forms, H50); empty → {}. */
+async function readFields(req: IncomingMessage, maxBody: number): Promise<Record<string, unknown>> {
+  if ((req.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded')) {
+    const text = await readText(req, maxBody);
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  const o = await readJson(req, maxBody);
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new EvmeshError('EVM_BAD_REQUEST', 'the body must be a JSON object');
+  return o as Record<string, unknown>;
+}
+
+async function readJson(req: IncomingMessage, maxBody: number): Promise<unknown> {
+  const text = await readText(req, maxBody);
+  try { return JSON.parse(text || '{}'); } catch { throw new EvmeshError('EVM_BAD_REQUEST', 'malformed JSON body'); }
+}
+
+function readText(req: IncomingMessage, maxBody: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -107,10 +137,7 @@ function readJson(req: IncomingMessage, maxBody: number): Promise<unknown> {
       }
       chunks.push(c);
     });
-    req.on('end', () => {
-      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')); }
-      catch { reject(new EvmeshError('EVM_BAD_REQUEST', 'malformed JSON body')); }
-    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }
@@ -123,6 +150,6 @@ function sendError(res: ServerResponse, err: EvmeshError): void {
 function send(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) { res.destroy(); return; }
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), 'access-control-allow-origin': '*' });
   res.end(json);
 }

@@ -105,6 +105,7 @@ export const SCHEMA = {
 
   // HTTP port, webhook push and WebSocket (issue 5: src/protocol/http, src/protocol/webhook).
   'http.maxBodyBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest HTTP request body accepted on the HTTP port; a larger one is answered 413 EVM_TOO_LARGE and the connection closed.' }),
+  'http.bodyTimeoutMs': duration(10_000, { min: 100, max: HOUR, description: 'A request body that has not fully arrived this long after its headers is answered 408 EVM_TIMEOUT and the connection closed (slow clients); idle connections are closed by uWS after 10 s.' }),
   'webhook.concurrency': int(16, { min: 1, max: 10_000, description: 'Pushes in flight per webhook subscriber (its keep-alive connection pool size).' }),
   'webhook.timeoutMs': duration(5_000, { min: 1, max: HOUR, description: 'A webhook push without a complete answer in this time failed and is retried.' }),
   'webhook.maxAttempts': int(5, { min: 1, max: 1_000, description: 'Pushes of one event to a webhook before it goes to the dead-letter topic (delivery.deadLetterTopic).' }),

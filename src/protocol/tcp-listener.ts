@@ -25,7 +25,10 @@ export function sniff(first: Buffer, protocols: readonly TcpProtocol[] = TCP_PRO
   return partial ? 'more' : undefined;
 }
 
-function handOff(socket: Socket, ctx: ProtocolContext, sessions: Set<Session>): void {
+/** A connected client as the admin API lists it ('tcp.clients' query). */
+interface Client { readonly session: Session; readonly protocol: string; readonly remote: string; readonly since: number }
+
+function handOff(socket: Socket, ctx: ProtocolContext, sessions: Set<Session>, clients: Map<Session, Client>): void {
   socket.setNoDelay(true);
   let buffered: Buffer = Buffer.alloc(0);
   const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
@@ -40,7 +43,8 @@ function handOff(socket: Socket, ctx: ProtocolContext, sessions: Set<Session>): 
     socket.pause();
     const session = p.accept(socket, buffered, ctx);
     sessions.add(session);
-    socket.once('close', () => sessions.delete(session));
+    clients.set(session, { session, protocol: p.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, since: Date.now() });
+    socket.once('close', () => { sessions.delete(session); clients.delete(session); });
   };
   const onError = (): void => { clearTimeout(timer); };
   socket.on('data', onData);
@@ -52,9 +56,17 @@ const plugin: ShardPlugin = {
   async start(ctx) {
     const pctx: ProtocolContext = { client: ctx.client, config: ctx.config, nodeId: ctx.nodeId, shards: ctx.shards };
     const sessions = new Set<Session>();
+    const clients = new Map<Session, Client>();
     // Without SO_REUSEPORT only one shard can own the port (reuseport.ts).
     if (!reusePortSupported() && ctx.nodeId !== 0) return {};
-    const server: Server = createServer({ pauseOnConnect: false }, (socket) => handOff(socket, pctx, sessions));
+    const server: Server = createServer({ pauseOnConnect: false }, (socket) => handOff(socket, pctx, sessions, clients));
+    // Admin API (issue 5 item 6): list clients, kick one by its remote ip:port.
+    ctx.onQuery('tcp.clients', () => [...clients.values()].map((c) => ({ protocol: c.protocol, remote: c.remote, since: c.since, ...c.session.describe?.() })));
+    ctx.onQuery('tcp.kick', (remote) => {
+      let kicked = 0;
+      for (const c of clients.values()) if (c.remote === remote) { c.session.close(); kicked++; }
+      return { kicked };
+    });
     const port = await listenShared(server, { host: ctx.config.host, port: ctx.config.ports.tcp });
     return {
       ports: { tcp: port },

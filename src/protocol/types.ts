@@ -16,6 +16,9 @@ export interface Session {
   drain(): Promise<void>;
   /** Close the connection now. */
   close(): void;
+  /** What the admin API lists for this client (identity the protocol learned, e.g. the
+   *  EventMesh UserAgent, T20); cloneable. */
+  describe?(): Record<string, unknown>;
 }
 
 export interface TcpProtocol {

@@ -24,6 +24,9 @@ const SCENARIOS = [
 /** gRPC scenarios (spec G*), run against the gRPC port (GrpcScenarios.java). */
 const GRPC_SCENARIOS = ['grpc-pubsub-cloudevents', 'grpc-pubsub-eventmeshmessage', 'grpc-rr-cloudevents', 'grpc-webhook-cloudevents'];
 
+/** EventMesh HTTP (spec H9, H13–H15, H40) scenarios: dev.evmesh.compat.HttpMain against the HTTP port. */
+const HTTP_SCENARIOS = ['http-pubsub-cloudevents', 'http-pubsub-eventmeshmessage'];
+
 let broker: RunningBroker | undefined;
 let classpath = '';
 
@@ -59,6 +62,16 @@ for (const scenario of [...SCENARIOS, ...GRPC_SCENARIOS]) {
   test(`Java SDK 1.10.0 against evmesh: ${scenario}`, { skip, timeout: 90_000 }, async (t) => {
     const port = scenario.startsWith('grpc-') ? broker!.ports.grpc : broker!.ports.tcp;
     const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.Main', '127.0.0.1', String(port), scenario], { timeoutMs: 60_000 });
+    const checks = res.out.split('\n').filter((l) => /^(ok|FAIL|RESULT)/.test(l));
+    for (const line of checks) t.diagnostic(line);
+    assert.equal(res.code, 0, `scenario ${scenario} failed:\n${res.out}`);
+    assert.ok(checks.some((l) => l === `RESULT ${scenario}: PASS`));
+  });
+}
+
+for (const scenario of HTTP_SCENARIOS) {
+  test(`Java SDK 1.10.0 HTTP against evmesh: ${scenario}`, { skip, timeout: 90_000 }, async (t) => {
+    const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.HttpMain', '127.0.0.1', String(broker!.ports.http), scenario], { timeoutMs: 60_000 });
     const checks = res.out.split('\n').filter((l) => /^(ok|FAIL|RESULT)/.test(l));
     for (const line of checks) t.diagnostic(line);
     assert.equal(res.code, 0, `scenario ${scenario} failed:\n${res.out}`);

@@ -250,5 +250,5 @@ export function eventMeshCode(ex: Exchange, ctx: HttpContext): void {
     });
   };
   if (method === 'get') { run(query); return; }
-  ex.body(ctx.config.http.maxBodyBytes).then((body) => run(new URLSearchParams(body.toString('utf8'))), (err) => ex.error(err));
+  ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then((body) => run(new URLSearchParams(body.toString('utf8'))), (err) => ex.error(err));
 }

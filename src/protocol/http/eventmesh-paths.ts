@@ -108,6 +108,6 @@ export function eventMeshPath(ex: Exchange, ctx: HttpContext): boolean {
   if (!methods.includes(ex.method)) { ex.send(500, '', { 'content-type': 'text/plain; charset=UTF-8' }); return true; } // H30
   const run = (body: Buffer): void => { handler(ex, ctx, body).catch((err) => pathError(ex, err)); };
   if (ex.method === 'get') run(Buffer.alloc(0));
-  else ex.body(ctx.config.http.maxBodyBytes).then(run, (err) => ex.error(err));
+  else ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(run, (err) => ex.error(err));
   return true;
 }

@@ -39,8 +39,9 @@ export class Exchange {
     return Buffer.from(this.res.getRemoteAddressAsText()).toString();
   }
 
-  /** Reads the whole body, at most `limit` bytes (EVM_TOO_LARGE before reading more). */
-  body(limit: number): Promise<Buffer> {
+  /** Reads the whole body, at most `limit` bytes (EVM_TOO_LARGE before reading more), within
+   *  `timeoutMs` (uWS stops its own idle timer while a handler reads a body). */
+  body(limit: number, timeoutMs: number): Promise<Buffer> {
     const declared = this.headers['content-length'];
     const length = declared === undefined ? undefined : Number(declared);
     if (length !== undefined && length > limit) {
@@ -52,11 +53,16 @@ export class Exchange {
       let buf = length !== undefined && Number.isInteger(length) ? Buffer.allocUnsafe(length) : undefined;
       let size = 0;
       let failed = false;
+      const timer = setTimeout(() => {
+        failed = true;
+        reject(new EvmeshError('EVM_TIMEOUT', `the request body did not arrive within ${timeoutMs} ms (http.bodyTimeoutMs)`, { status: 408 }));
+      }, timeoutMs);
       this.res.onData((chunk, isLast) => {
         if (failed) return;
         const n = chunk.byteLength;
         if (size + n > limit) {
           failed = true;
+          clearTimeout(timer);
           reject(new EvmeshError('EVM_TOO_LARGE', `request body is over the limit of ${limit} bytes (http.maxBodyBytes)`));
           return;
         }
@@ -67,7 +73,7 @@ export class Exchange {
         }
         buf.set(new Uint8Array(chunk), size);
         size += n;
-        if (isLast) resolve(buf.length === size ? buf : buf.subarray(0, size));
+        if (isLast) { clearTimeout(timer); resolve(buf.length === size ? buf : buf.subarray(0, size)); }
       });
     });
   }
@@ -88,11 +94,11 @@ export class Exchange {
   }
 
   /** The catalog's JSON error `{code, message}` with its HTTP status (DESIGN §4). A body that
-   *  was not read (413) closes the connection, so its unread bytes are never parsed as a request. */
+   *  was not read (413, 408) closes the connection, so its unread bytes are never parsed as a request. */
   error(err: unknown): void {
     const e = toEvmeshError(err);
     const status = typeof e.props?.status === 'number' ? e.props.status : e.spec.http;
-    this.send(status, JSON.stringify({ code: e.code, message: e.message }), JSON_HEADERS, e.code === 'EVM_TOO_LARGE');
+    this.send(status, JSON.stringify({ code: e.code, message: e.message }), JSON_HEADERS, e.code === 'EVM_TOO_LARGE' || status === 408);
   }
 }
 

@@ -46,6 +46,12 @@ const plugin: ShardPlugin = {
     const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       app.listen(c.host, c.ports.http, (s) => (s ? resolve(s) : reject(new EvmeshError('EVM_UNAVAILABLE', `HTTP port ${c.host}:${c.ports.http} could not be bound`))));
     });
+    // A worker exiting with uWS sockets open aborts the whole process in node's loop-close check
+    // ("uv_loop_close() while having open handles"), so a crashing shard closes them on its way
+    // out. worker.terminate() runs no JS: the supervisor only uses it after a shard failed to
+    // stop by itself (docs/http.md "Shard exit").
+    const onExit = (): void => closeApp(app);
+    process.once('exit', onExit);
     await registry.start();
     ctx.onQuery('http.clients', () => ({ websocket: ws.list(), webhooks: registry.stats() }));
     ctx.onQuery('http.kick', (arg) => ({ kicked: typeof arg === 'string' ? ws.kick(arg) : 0 }));
@@ -58,6 +64,7 @@ const plugin: ShardPlugin = {
         await registry.close();
       },
       async close() {
+        process.off('exit', onExit);
         closeApp(app);
       },
     };

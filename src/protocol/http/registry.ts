@@ -54,7 +54,9 @@ export async function publishDelete(client: Client, id: string): Promise<void> {
 export class RegistryReader {
   readonly specs = new Map<string, SubscriptionSpec>();
   private sub: Subscription | undefined;
-  private readonly waiters = new Map<string, (() => void)[]>();
+  private readonly waiters = new Map<string, { present: boolean; resolve: () => void }[]>();
+  /** Ids whose last put (or delete) has been fully applied here. */
+  private readonly done = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
 
   constructor(protected readonly client: Client, private readonly group: string) {}
@@ -67,13 +69,14 @@ export class RegistryReader {
     });
   }
 
-  /** Resolves once this reader applied the put or delete of `id` (after publishPut/Delete). */
+  /** Resolves once this reader applied the put (its member in this shard started) or the
+   *  delete of `id` — after publishPut/publishDelete. */
   applied(id: string, present: boolean, timeoutMs = 10_000): Promise<void> {
-    if (this.specs.has(id) === present) return Promise.resolve();
+    if (this.done.has(id) === present) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new EvmeshError('EVM_TIMEOUT', `subscription ${id} was not applied in ${timeoutMs} ms`)), timeoutMs);
       const list = this.waiters.get(id) ?? [];
-      list.push(() => { if (this.specs.has(id) === present) { clearTimeout(t); resolve(); } });
+      list.push({ present, resolve: () => { clearTimeout(t); resolve(); } });
       this.waiters.set(id, list);
     });
   }
@@ -85,15 +88,21 @@ export class RegistryReader {
     } catch {
       return;
     }
-    if (ev.attributes.type === PUT && typeof body.id === 'string') {
+    if (typeof body.id !== 'string') return;
+    if (ev.attributes.type === PUT) {
       this.specs.set(body.id, body);
       await this.started(body);
-    } else if (ev.attributes.type === DELETE && typeof body.id === 'string') {
+      this.done.add(body.id);
+    } else if (ev.attributes.type === DELETE) {
       this.specs.delete(body.id);
       await this.stopped(body.id);
+      this.done.delete(body.id);
     }
     const list = this.waiters.get(body.id);
-    if (list !== undefined) { this.waiters.delete(body.id); for (const w of list) w(); }
+    if (list === undefined) return;
+    const present = this.done.has(body.id);
+    const left = list.filter((w) => { if (w.present !== present) return true; w.resolve(); return false; });
+    if (left.length === 0) this.waiters.delete(body.id); else this.waiters.set(body.id, left);
   }
 
   protected async started(_spec: SubscriptionSpec): Promise<void> {}

@@ -38,7 +38,7 @@ export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): vo
     ex.error(new EvmeshError('EVM_UNSUPPORTED', `Content-Type ${JSON.stringify(ex.headers['content-type'] ?? '')} is not a CloudEvent: use ${STRUCTURED_TYPE}, ${BATCH_TYPE} or binary mode (ce-* headers)`));
     return;
   }
-  ex.body(ctx.config.http.maxBodyBytes).then(async (body) => {
+  ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
     const events = parseCloudEvents(mode, ex.headers, body);
     if (mode !== 'batch') {
       const r = await ctx.client.publish(topic, events[0]!);
@@ -101,7 +101,7 @@ export function subscriptions(ex: Exchange, ctx: HttpContext, id: string | undef
     return;
   }
   if (ex.method === 'post' && id === undefined) {
-    ex.body(ctx.config.http.maxBodyBytes).then(async (body) => {
+    ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
       const spec = subscriptionSpec(jsonObject(body), 'rest');
       await publishPut(ctx.client, spec);
       await reg.applied(spec.id, true);

@@ -104,6 +104,16 @@ export class EventMeshTcpSession implements Session {
     this.socket.destroy();
   }
 
+  /** The UserAgent (T20) without its credentials, for the admin client list (H51 /client/tcp). */
+  describe(): Record<string, unknown> {
+    const ua = this.ua;
+    if (ua === undefined) return { subscriptions: [...this.subs.keys()] };
+    return {
+      env: ua.env, subsystem: ua.subsystem, path: ua.path, pid: ua.pid, host: ua.host, port: ua.port, version: ua.version,
+      idc: ua.idc, group: ua.group, purpose: ua.purpose, subscriptions: [...this.subs.keys()],
+    };
+  }
+
   // ---- reading ----
 
   private blocked(): boolean {

@@ -1,0 +1,176 @@
+// Client, subscription and shard management on the admin port (issue 5 item 6; upstream's admin
+// endpoints H50/H51 where they exist, evmesh's own beside them; docs/admin.md).
+// Per-shard state (connected clients, push counters) comes from RunningBroker.queryShards;
+// subscriptions from the main thread's copy of the __evmesh.subscriptions registry.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { EvmeshConfig } from '../config/schema.js';
+import type { Client } from '../core/types.js';
+import { EvmeshError } from '../errors.js';
+import type { ShardAnswer } from '../shard/supervisor.js';
+import { fromStructuredJson } from '../protocol/cloudevents-json.js';
+import { publishDelete, publishPut, type RegistryReader, type SubscriptionSpec } from '../protocol/http/registry.js';
+import { subscriptionSpec } from '../protocol/http/rest.js';
+import { pull } from './pull.js';
+
+export interface ManageDeps {
+  readonly config: EvmeshConfig;
+  readonly client: Client;
+  readonly registry: RegistryReader;
+  readonly ports: Readonly<Record<string, number>>;
+  queryShards(name: string, arg?: unknown): Promise<ShardAnswer[]>;
+  listTopics(): Promise<{ name: string; partitions: number; createdAt: number }[]>;
+}
+
+export type Reply = (status: number, body: unknown, contentType?: string) => void;
+
+async function tcpClients(d: ManageDeps): Promise<Record<string, unknown>[]> {
+  const answers = await d.queryShards('tcp.clients');
+  return answers.flatMap((a) => (a.error === undefined && Array.isArray(a.value) ? (a.value as Record<string, unknown>[]).map((c) => ({ shard: a.shard, ...c })) : []));
+}
+
+async function httpClients(d: ManageDeps): Promise<{ websocket: unknown[]; webhooks: unknown[] }> {
+  const answers = await d.queryShards('http.clients');
+  const websocket: unknown[] = [];
+  const stats = new Map<string, Record<string, number>[]>();
+  for (const a of answers) {
+    if (a.error !== undefined) continue;
+    const v = a.value as { websocket: Record<string, unknown>[]; webhooks: Record<string, Record<string, number>> };
+    websocket.push(...v.websocket.map((w) => ({ shard: a.shard, ...w })));
+    for (const [id, s] of Object.entries(v.webhooks)) stats.set(id, [...(stats.get(id) ?? []), { shard: a.shard, ...s }]);
+  }
+  const webhooks = [...d.registry.specs.values()].map((s) => ({ ...s, shards: stats.get(s.id) ?? [] }));
+  return { websocket, webhooks };
+}
+
+async function kick(d: ManageDeps, query: string, remote: string): Promise<number> {
+  const answers = await d.queryShards(query, remote);
+  return answers.reduce((n, a) => n + (a.error === undefined ? (a.value as { kicked: number }).kicked : 0), 0);
+}
+
+async function createSubscription(d: ManageDeps, spec: SubscriptionSpec): Promise<SubscriptionSpec> {
+  await publishPut(d.client, spec);
+  await d.registry.applied(spec.id, true);
+  return spec;
+}
+
+async function deleteSubscription(d: ManageDeps, id: string): Promise<void> {
+  if (!d.registry.specs.has(id)) throw new EvmeshError('EVM_UNKNOWN_SUBSCRIPTION', `no subscription ${id}`);
+  await publishDelete(d.client, id);
+  await d.registry.applied(id, false);
+}
+
+/** Upstream's client shape (H51 /client/tcp, /client/http). */
+function upstreamTcp(c: Record<string, unknown>): Record<string, unknown> {
+  const [host, port] = String(c.remote).split(/:(?=\d+$)/);
+  return { env: c.env ?? '', subsystem: c.subsystem ?? '', url: c.path ?? '', pid: c.pid ?? 0, host, port: Number(port), version: c.version ?? '', idc: c.idc ?? '', group: c.group ?? '', purpose: c.purpose ?? '', protocol: 'TCP' };
+}
+
+function upstreamHttp(s: SubscriptionSpec): Record<string, unknown> {
+  const u = new URL(s.url);
+  return { env: s.client?.env ?? '', subsystem: s.client?.sys ?? '', url: s.url, pid: Number(s.client?.pid ?? 0), host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), version: '', idc: s.client?.idc ?? '', group: s.group, purpose: 'sub', protocol: 'HTTP' };
+}
+
+/** Answers a management request; false when the path is not one of these. */
+export async function manageRoute(req: IncomingMessage, url: URL, path: string, body: () => Promise<Record<string, unknown>>, reply: Reply, d: ManageDeps): Promise<boolean> {
+  const m = req.method;
+  // ---- evmesh's own ----
+  if (path === '/clients' && m === 'GET') {
+    const [tcp, http] = await Promise.all([tcpClients(d), httpClients(d)]);
+    reply(200, { tcp, ...http });
+    return true;
+  }
+  const kickPath = /^\/clients\/(tcp|websocket)\/([^/]+)$/.exec(path);
+  if (kickPath && m === 'DELETE') {
+    const remote = decodeURIComponent(kickPath[2]!);
+    const kicked = await kick(d, kickPath[1] === 'tcp' ? 'tcp.kick' : 'http.kick', remote);
+    if (kicked === 0) throw new EvmeshError('EVM_UNKNOWN_SUBSCRIPTION', `no ${kickPath[1]} client ${remote}`);
+    reply(200, { kicked });
+    return true;
+  }
+  if (path === '/subscriptions') {
+    if (m === 'GET') { reply(200, [...d.registry.specs.values()]); return true; }
+    if (m === 'POST') { reply(201, await createSubscription(d, subscriptionSpec(await body(), 'admin'))); return true; }
+  }
+  const sub = /^\/subscriptions\/([^/]+)$/.exec(path);
+  if (sub) {
+    const id = decodeURIComponent(sub[1]!);
+    if (m === 'GET') {
+      const spec = d.registry.specs.get(id);
+      if (spec === undefined) throw new EvmeshError('EVM_UNKNOWN_SUBSCRIPTION', `no subscription ${id}`);
+      reply(200, spec);
+      return true;
+    }
+    if (m === 'DELETE') { await deleteSubscription(d, id); reply(200, { id, deleted: true }); return true; }
+  }
+  if (path === '/shards' && m === 'GET') {
+    reply(200, (await d.queryShards('core.stats')).map((a) => (a.error === undefined ? { shard: a.shard, status: 'UP', stats: a.value } : { shard: a.shard, status: 'DOWN', error: a.error })));
+    return true;
+  }
+  // ---- upstream's (H51) ----
+  if (path === '/client/tcp') {
+    if (m === 'GET') { reply(200, (await tcpClients(d)).map(upstreamTcp)); return true; }
+    if (m === 'DELETE') {
+      // Upstream never decodes this body (H50); evmesh reads {host, port} from JSON or the query.
+      const b = await body();
+      const host = b.host ?? url.searchParams.get('host'), port = b.port ?? url.searchParams.get('port');
+      if (host === undefined || host === null || port === undefined || port === null) throw new EvmeshError('EVM_BAD_REQUEST', 'host and port are required');
+      await kick(d, 'tcp.kick', `${String(host)}:${String(port)}`);
+      reply(200, '', 'text/plain');
+      return true;
+    }
+  }
+  if (path === '/client/http') {
+    if (m === 'GET') { reply(200, [...d.registry.specs.values()].map(upstreamHttp)); return true; }
+    if (m === 'DELETE') {
+      const b = await body();
+      const target = b.url ?? url.searchParams.get('url');
+      for (const s of [...d.registry.specs.values()].filter((s) => s.url === target)) await deleteSubscription(d, s.id);
+      reply(200, '', 'text/plain');
+      return true;
+    }
+  }
+  if (path === '/topic') {
+    if (m === 'GET') { reply(200, (await d.listTopics()).map((t) => ({ name: t.name, messageCount: null, partitions: t.partitions }))); return true; }
+    if (m === 'POST') {
+      const b = await body();
+      const name = b.name ?? url.searchParams.get('name');
+      if (typeof name !== 'string' || name === '') throw new EvmeshError('EVM_BAD_REQUEST', 'name is required');
+      await d.client.createTopic(name);
+      reply(200, '', 'text/plain');
+      return true;
+    }
+  }
+  if (path === '/event') {
+    if (m === 'GET') {
+      const topic = url.searchParams.get('topicName'), offset = url.searchParams.get('offset'), length = url.searchParams.get('length');
+      if (!topic || offset === null || length === null || !/^\d+$/.test(offset) || !/^\d+$/.test(length)) {
+        throw new EvmeshError('EVM_BAD_REQUEST', 'topicName, offset and length are required', { status: 401 }); // H51: 401 upstream
+      }
+      const batch = await pull(d.client, topic, `__admin.event.${randomUUID()}`, Math.min(Number(length), 10_000) || 1, 500, { offset: Number(offset) });
+      batch.release();
+      reply(200, batch.events.map((e) => JSON.stringify((e as { event: unknown }).event)));
+      return true;
+    }
+    if (m === 'POST') {
+      const ev = fromStructuredJson(await body());
+      const topic = ev.attributes.subject;
+      if (typeof topic !== 'string' || topic === '') throw new EvmeshError('EVM_BAD_REQUEST', 'the event needs a subject: it is the topic');
+      await d.client.publish(topic, ev);
+      reply(200, '', 'text/plain');
+      return true;
+    }
+  }
+  if (path === '/configuration' && m === 'GET') {
+    const c = d.config;
+    reply(200, {
+      eventMeshEnv: 'evmesh', eventMeshIDC: 'evmesh', eventMeshCluster: 'evmesh', eventMeshServerIp: c.host, eventMeshServerSecurityEnable: false,
+      eventMeshServerRegistryEnable: false, eventMeshName: 'evmesh', sysID: '0000', namesrvAddr: '',
+      eventMeshTcpServerPort: d.ports.tcp ?? c.ports.tcp, eventMeshHttpServerPort: d.ports.http ?? c.ports.http, eventMeshHttpServerUseTls: false,
+      eventMeshGrpcServerPort: d.ports.grpc ?? c.ports.grpc, eventMeshGrpcServerUseTls: false,
+    });
+    return true;
+  }
+  if (path === '/meta' && m === 'GET') { reply(200, []); return true; }
+  return false;
+}
