@@ -100,6 +100,7 @@ export const SCHEMA = {
 
   // gRPC (src/protocol/grpc, spec G*)
   'grpc.maxMessageBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest gRPC message accepted (a CloudEvent or a whole CloudEventBatch); larger ones fail with RESOURCE_EXHAUSTED (G1: grpc-java default 4 MiB).' }),
+  'grpc.maxConcurrentStreams': int(1000, { min: 1, max: 1_000_000, description: 'Calls in flight per gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); a client waits for a free one before starting another.' }),
   'grpc.clientExpiryMs': duration(60_000, { min: 100, max: DAY, description: 'A gRPC consumer subscription not refreshed by a heartbeat (or re-subscribe) for this long is removed (G18; the Java SDK heartbeats every 30 s).' }),
   'grpc.sweepIntervalMs': duration(10_000, { min: 10, max: HOUR, description: 'How often expired gRPC consumer subscriptions are looked for (G18).' }),
 

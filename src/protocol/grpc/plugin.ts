@@ -35,6 +35,7 @@ const plugin: ShardPlugin = {
     const server = new Server({
       'grpc.max_receive_message_length': c.grpc.maxMessageBytes,
       'grpc.max_send_message_length': -1,
+      'grpc.max_concurrent_streams': c.grpc.maxConcurrentStreams,
     });
     const { consumer, heartbeat } = consumerServices(gctx, registry, streams);
     server.addService(service('PublisherService'), publisherService(gctx));

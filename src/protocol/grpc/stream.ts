@@ -25,6 +25,7 @@ export const SUBSCRIPTION_ACK = 'subscription_ack';
 export const ACK_MODE = 'ackmode';
 export const ACK_ID = 'ackid';
 const PUSH_TIME = 'reqeventmesh2ctimestamp';
+const MAX_PENDING_CONTROL = 64;
 
 type Call = ServerDuplexStream<PbCloudEvent, PbCloudEvent>;
 interface Push { readonly record: ClientRecord; readonly delivery: Delivery }
@@ -68,6 +69,9 @@ export class ConsumerStream implements Sink {
   private writable = true;
   private closed = false;
   private control: Promise<void> = Promise.resolve();
+  /** Subscription/reply messages waiting in `control`; past MAX_PENDING_CONTROL the call is not
+   *  read (HTTP/2 flow control then holds the client back). */
+  private pendingControl = 0;
 
   constructor(private readonly call: Call, private readonly ctx: GrpcContext, private readonly registry: ClientRegistry, private readonly onClosed: (s: ConsumerStream) => void) {
     call.on('data', (m: PbCloudEvent) => this.onMessage(m));
@@ -106,9 +110,12 @@ export class ConsumerStream implements Sink {
     if (isBad(m)) { this.fail(badMessageError(m)); return; }
     const sub = ceString(m, SUB_MESSAGE_TYPE);
     if (sub === SUBSCRIPTION_ACK) return this.ack(m);
+    if (++this.pendingControl === MAX_PENDING_CONTROL) this.call.pause();
     this.control = this.control.then(() => (sub === SUBSCRIPTION_REPLY ? this.reply(m) : this.subscribe(m))).catch((err) => {
       this.send(echo(m, 'SUBSCRIBE_ERR', detail(toEvmeshError(err))));
       this.complete();
+    }).finally(() => {
+      if (this.pendingControl-- === MAX_PENDING_CONTROL && !this.closed) this.call.resume();
     });
   }
 
