@@ -21,7 +21,7 @@ before(async () => {
   broker = await startBroker(loadConfig({
     flags: {
       shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1',
-      'topics.defaultPartitions': 4, 'grpc.maxMessageBytes': 64 * 1024, 'limits.maxBatchEvents': 100,
+      'topics.defaultPartitions': 4, 'grpc.maxMessageBytes': 64 * 1024, 'limits.maxBatchEvents': 100, 'limits.maxEventBytes': 16 * 1024,
     },
   }), { log: () => {} });
   port = broker.ports.grpc!;
@@ -204,7 +204,7 @@ test('G11 requestReply: the reply event is the answer; no responder → echo wit
   assert.equal(status(badTtl.value), '7');
 });
 
-test('undecodable request bytes → INVALID_ARGUMENT; oversized message → RESOURCE_EXHAUSTED; the shard keeps serving', async () => {
+test('undecodable request bytes → INVALID_ARGUMENT; oversized message → RESOURCE_EXHAUSTED; event over limits.maxEventBytes → 14 EVM_TOO_LARGE; the shard keeps serving', async () => {
   const c = client();
   // A raw client call with a hand-made serializer sends bytes that are not a CloudEvent.
   const raw = c.publisher.makeUnaryRequest(
@@ -219,6 +219,10 @@ test('undecodable request bytes → INVALID_ARGUMENT; oversized message → RESO
   assert.match(rawErr!.details, /^EVM_BAD_FRAME/);
   const big = event(topic(), 'x'.repeat(70 * 1024));
   await assert.rejects(call(c.publisher, 'publish', big), (err: ServiceError) => err.code === GrpcStatus.RESOURCE_EXHAUSTED);
+  // Under grpc.maxMessageBytes but over limits.maxEventBytes: refused by core (G10 status 14).
+  const large = await call(c.publisher, 'publish', event(topic(), 'x'.repeat(20 * 1024)));
+  assert.equal(status(large.value), '14');
+  assert.equal(large.trailer?.get('evmesh-code')[0], 'EVM_TOO_LARGE');
   assert.equal(status((await call(c.publisher, 'publish', event(topic(), 'still'))).value), '0');
 });
 

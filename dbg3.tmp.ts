@@ -1,0 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBroker } from './src/broker.js';
+import { loadConfig } from './src/config/load.js';
+import { runBatchPublish, runUnaryPublish } from './bench/scenarios/grpc-load.js';
+const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: mkdtempSync(join(tmpdir(), 'g-')), 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0 } }), { log: (l) => console.error(l) });
+await broker.client().createTopic('bench-grpc', 8);
+console.log(process.argv[2] === 'unary' ? await runUnaryPublish(broker.ports.grpc!, 4000) : await runBatchPublish(broker.ports.grpc!, 4000));
+await broker.stop();
