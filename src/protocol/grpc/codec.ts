@@ -179,7 +179,7 @@ export function decodeCloudEventBatch(buf: Buffer): PbCloudEventBatch {
   return { events };
 }
 
-// ---- encoding: sizes first, then one exact-size buffer ----
+// ---- encoding: sizes first (recorded in order), then one exact-size buffer ----
 
 function varintSize(n: number): number {
   let size = 1;
@@ -187,9 +187,87 @@ function varintSize(n: number): number {
   return size;
 }
 
+/** int64/int32 on the wire: negative values take 10 bytes. */
+function int64Size(v: bigint): number {
+  let u = BigInt.asUintN(64, v), n = 1;
+  while (u >= 128n) { u >>= 7n; n++; }
+  return n;
+}
+
+const lenField = (n: number): number => 1 + varintSize(n) + n;
+
+function timestampParts(ts: PbTimestamp): { seconds: bigint; nanos: number } {
+  let seconds = 0n;
+  try { seconds = BigInt(ts.seconds ?? 0); } catch { seconds = 0n; }
+  return { seconds, nanos: ts.nanos ?? 0 };
+}
+
+function timestampSize(ts: PbTimestamp): number {
+  const { seconds, nanos } = timestampParts(ts);
+  return (seconds !== 0n ? 1 + int64Size(seconds) : 0) + (nanos !== 0 ? 1 + int64Size(BigInt(nanos)) : 0);
+}
+
+/** The size pass: every string's UTF-8 length and every nested message's size, in the order
+ *  the write pass needs them (each is computed once). */
+class Sizer {
+  readonly sizes: number[] = [];
+  /** Size of a string field; records the string's byte length. */
+  str(s: string): number {
+    const n = utf8Length(s);
+    this.sizes.push(n);
+    return lenField(n);
+  }
+  attr(v: PbAttr): number {
+    if (v.ce_string !== undefined) return this.str(v.ce_string);
+    if (v.ce_integer !== undefined) return 1 + int64Size(BigInt(v.ce_integer));
+    if (v.ce_boolean !== undefined) return 2;
+    if (v.ce_bytes !== undefined) return lenField(v.ce_bytes.length);
+    if (v.ce_uri !== undefined) return this.str(v.ce_uri);
+    if (v.ce_uri_ref !== undefined) return this.str(v.ce_uri_ref);
+    if (v.ce_timestamp !== undefined) return lenField(timestampSize(v.ce_timestamp));
+    return 0;
+  }
+  any(a: PbAny): number {
+    return (a.type_url ? this.str(a.type_url) : 0) + (a.value && a.value.length > 0 ? lenField(a.value.length) : 0);
+  }
+  event(ev: PbCloudEvent): number {
+    let n = 0;
+    if (ev.id) n += this.str(ev.id);
+    if (ev.source) n += this.str(ev.source);
+    if (ev.spec_version) n += this.str(ev.spec_version);
+    if (ev.type) n += this.str(ev.type);
+    const attrs = ev.attributes;
+    if (attrs !== undefined) {
+      for (const key in attrs) {
+        // Slots for the entry and value sizes, filled once they are known.
+        const slot = this.sizes.length;
+        this.sizes.push(0, 0);
+        const vs = this.attr(attrs[key]!);
+        const entry = this.str(key) + lenField(vs);
+        this.sizes[slot] = entry;
+        this.sizes[slot + 1] = vs;
+        n += lenField(entry);
+      }
+    }
+    if (ev.binary_data !== undefined) n += lenField(ev.binary_data.length);
+    else if (ev.text_data !== undefined) n += this.str(ev.text_data);
+    else if (ev.proto_data !== undefined) {
+      const slot = this.sizes.length;
+      this.sizes.push(0);
+      const a = this.any(ev.proto_data);
+      this.sizes[slot] = a;
+      n += lenField(a);
+    }
+    return n;
+  }
+}
+
 class Writer {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  /** Next entry of the Sizer's sizes. */
+  private k = 0;
+  constructor(readonly buf: Buffer, private readonly sizes: number[]) {}
+  next(): number { return this.sizes[this.k++]!; }
   varint(n: number): void {
     while (n >= 128) { this.buf[this.pos++] = (n % 128) | 0x80; n = Math.floor(n / 128); }
     this.buf[this.pos++] = n;
@@ -206,122 +284,78 @@ class Writer {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
-  string(field: number, s: string, byteLength: number): void {
+  string(field: number, s: string): void {
     this.tag(field, LEN);
-    this.varint(byteLength);
+    this.varint(this.next());
     this.pos += writeUtf8(this.buf, this.pos, s);
   }
-}
-
-const strSize = utf8Length;
-const lenField = (n: number): number => 1 + varintSize(n) + n;
-/** int64/int32 on the wire: negative values take 10 bytes. */
-const int64Size = (v: bigint): number => { let u = BigInt.asUintN(64, v), n = 1; while (u >= 128n) { u >>= 7n; n++; } return n; };
-
-function timestampParts(ts: PbTimestamp): { seconds: bigint; nanos: number } {
-  let seconds = 0n;
-  try { seconds = BigInt(ts.seconds ?? 0); } catch { seconds = 0n; }
-  return { seconds, nanos: ts.nanos ?? 0 };
-}
-
-function timestampSize(ts: PbTimestamp): number {
-  const { seconds, nanos } = timestampParts(ts);
-  return (seconds !== 0n ? 1 + int64Size(seconds) : 0) + (nanos !== 0 ? 1 + int64Size(BigInt(nanos)) : 0);
-}
-
-function attrSize(v: PbAttr): number {
-  if (v.ce_string !== undefined) return lenField(strSize(v.ce_string));
-  if (v.ce_integer !== undefined) return 1 + int64Size(BigInt(v.ce_integer));
-  if (v.ce_boolean !== undefined) return 2;
-  if (v.ce_bytes !== undefined) return lenField(v.ce_bytes.length);
-  if (v.ce_uri !== undefined) return lenField(strSize(v.ce_uri));
-  if (v.ce_uri_ref !== undefined) return lenField(strSize(v.ce_uri_ref));
-  if (v.ce_timestamp !== undefined) return lenField(timestampSize(v.ce_timestamp));
-  return 0;
-}
-
-function writeAttr(w: Writer, v: PbAttr): void {
-  if (v.ce_string !== undefined) w.string(3, v.ce_string, strSize(v.ce_string));
-  else if (v.ce_integer !== undefined) { w.tag(2, VARINT); w.bigVarint(BigInt(v.ce_integer)); }
-  else if (v.ce_boolean !== undefined) { w.tag(1, VARINT); w.varint(v.ce_boolean ? 1 : 0); }
-  else if (v.ce_bytes !== undefined) w.bytes(4, v.ce_bytes);
-  else if (v.ce_uri !== undefined) w.string(5, v.ce_uri, strSize(v.ce_uri));
-  else if (v.ce_uri_ref !== undefined) w.string(6, v.ce_uri_ref, strSize(v.ce_uri_ref));
-  else if (v.ce_timestamp !== undefined) {
-    const { seconds, nanos } = timestampParts(v.ce_timestamp);
-    w.tag(7, LEN);
-    w.varint(timestampSize(v.ce_timestamp));
-    if (seconds !== 0n) { w.tag(1, VARINT); w.bigVarint(seconds); }
-    if (nanos !== 0) { w.tag(2, VARINT); w.bigVarint(BigInt(nanos)); }
-  }
-}
-
-function anySize(a: PbAny): number {
-  return (a.type_url ? lenField(strSize(a.type_url)) : 0) + (a.value && a.value.length > 0 ? lenField(a.value.length) : 0);
-}
-
-/** Size of the encoded event; `sizes` receives the map entries' sizes in iteration order. */
-function eventSize(ev: PbCloudEvent, sizes: number[]): number {
-  let n = 0;
-  if (ev.id) n += lenField(strSize(ev.id));
-  if (ev.source) n += lenField(strSize(ev.source));
-  if (ev.spec_version) n += lenField(strSize(ev.spec_version));
-  if (ev.type) n += lenField(strSize(ev.type));
-  const attrs = ev.attributes;
-  if (attrs !== undefined) {
-    for (const key in attrs) {
-      const vs = attrSize(attrs[key]!);
-      const entry = lenField(strSize(key)) + lenField(vs);
-      sizes.push(vs, entry);
-      n += lenField(entry);
+  attr(v: PbAttr): void {
+    if (v.ce_string !== undefined) this.string(3, v.ce_string);
+    else if (v.ce_integer !== undefined) { this.tag(2, VARINT); this.bigVarint(BigInt(v.ce_integer)); }
+    else if (v.ce_boolean !== undefined) { this.tag(1, VARINT); this.varint(v.ce_boolean ? 1 : 0); }
+    else if (v.ce_bytes !== undefined) this.bytes(4, v.ce_bytes);
+    else if (v.ce_uri !== undefined) this.string(5, v.ce_uri);
+    else if (v.ce_uri_ref !== undefined) this.string(6, v.ce_uri_ref);
+    else if (v.ce_timestamp !== undefined) {
+      const { seconds, nanos } = timestampParts(v.ce_timestamp);
+      this.tag(7, LEN);
+      this.varint(timestampSize(v.ce_timestamp));
+      if (seconds !== 0n) { this.tag(1, VARINT); this.bigVarint(seconds); }
+      if (nanos !== 0) { this.tag(2, VARINT); this.bigVarint(BigInt(nanos)); }
     }
   }
-  if (ev.binary_data !== undefined) n += lenField(ev.binary_data.length);
-  else if (ev.text_data !== undefined) n += lenField(strSize(ev.text_data));
-  else if (ev.proto_data !== undefined) n += lenField(anySize(ev.proto_data));
-  return n;
-}
-
-function writeEvent(w: Writer, ev: PbCloudEvent, sizes: number[]): void {
-  if (ev.id) w.string(1, ev.id, strSize(ev.id));
-  if (ev.source) w.string(2, ev.source, strSize(ev.source));
-  if (ev.spec_version) w.string(3, ev.spec_version, strSize(ev.spec_version));
-  if (ev.type) w.string(4, ev.type, strSize(ev.type));
-  const attrs = ev.attributes;
-  if (attrs !== undefined) {
-    let i = 0;
-    for (const key in attrs) {
-      const vs = sizes[i++]!, entry = sizes[i++]!;
-      w.tag(5, LEN);
-      w.varint(entry);
-      w.string(1, key, strSize(key));
-      w.tag(2, LEN);
-      w.varint(vs);
-      writeAttr(w, attrs[key]!);
+  event(ev: PbCloudEvent): void {
+    if (ev.id) this.string(1, ev.id);
+    if (ev.source) this.string(2, ev.source);
+    if (ev.spec_version) this.string(3, ev.spec_version);
+    if (ev.type) this.string(4, ev.type);
+    const attrs = ev.attributes;
+    if (attrs !== undefined) {
+      for (const key in attrs) {
+        this.tag(5, LEN);
+        this.varint(this.next()); // entry
+        const vs = this.next();
+        const v = attrs[key]!;
+        // The value's strings were sized before the key's: write the key with its size last.
+        const valueStrings = v.ce_string !== undefined || v.ce_uri !== undefined || v.ce_uri_ref !== undefined;
+        const valueLen = valueStrings ? this.next() : -1;
+        this.tag(1, LEN);
+        this.varint(this.next());
+        this.pos += writeUtf8(this.buf, this.pos, key);
+        this.tag(2, LEN);
+        this.varint(vs);
+        if (valueStrings) {
+          this.tag(v.ce_string !== undefined ? 3 : v.ce_uri !== undefined ? 5 : 6, LEN);
+          this.varint(valueLen);
+          this.pos += writeUtf8(this.buf, this.pos, (v.ce_string ?? v.ce_uri ?? v.ce_uri_ref)!);
+        } else this.attr(v);
+      }
     }
-  }
-  if (ev.binary_data !== undefined) w.bytes(6, ev.binary_data);
-  else if (ev.text_data !== undefined) w.string(7, ev.text_data, strSize(ev.text_data));
-  else if (ev.proto_data !== undefined) {
-    const a = ev.proto_data;
-    w.tag(8, LEN);
-    w.varint(anySize(a));
-    if (a.type_url) w.string(1, a.type_url, strSize(a.type_url));
-    if (a.value && a.value.length > 0) w.bytes(2, a.value);
+    if (ev.binary_data !== undefined) this.bytes(6, ev.binary_data);
+    else if (ev.text_data !== undefined) this.string(7, ev.text_data);
+    else if (ev.proto_data !== undefined) {
+      const a = ev.proto_data;
+      this.tag(8, LEN);
+      this.varint(this.next());
+      if (a.type_url) this.string(1, a.type_url);
+      if (a.value && a.value.length > 0) this.bytes(2, a.value);
+    }
   }
 }
 
 export function encodeCloudEvent(ev: PbCloudEvent): Buffer {
-  const sizes: number[] = [];
-  const w = new Writer(Buffer.allocUnsafe(eventSize(ev, sizes)));
-  writeEvent(w, ev, sizes);
+  const sizer = new Sizer();
+  const w = new Writer(Buffer.allocUnsafe(sizer.event(ev)), sizer.sizes);
+  w.event(ev);
   return w.buf;
 }
 
 export function encodeCloudEventBatch(batch: PbCloudEventBatch): Buffer {
   const events = batch.events ?? [];
-  const all = events.map((ev) => { const sizes: number[] = []; return { ev, sizes, size: eventSize(ev, sizes) }; });
-  const w = new Writer(Buffer.allocUnsafe(all.reduce((n, e) => n + lenField(e.size), 0)));
-  for (const e of all) { w.tag(1, LEN); w.varint(e.size); writeEvent(w, e.ev, e.sizes); }
+  const sizer = new Sizer();
+  const eventSizes = events.map((ev) => sizer.event(ev));
+  // Event sizes interleave with the sizes each event recorded: keep them apart.
+  const w = new Writer(Buffer.allocUnsafe(eventSizes.reduce((n, e) => n + lenField(e), 0)), sizer.sizes);
+  for (let i = 0; i < events.length; i++) { w.tag(1, LEN); w.varint(eventSizes[i]!); w.event(events[i]!); }
   return w.buf;
 }
