@@ -199,7 +199,7 @@ export class ConsumerStream implements Sink {
       let ackId: string | undefined;
       if (this.clientAcks) extra[ACK_ID] = ackId = String(++this.nextAckId);
       const cid = delivery.event.attributes[CORRELATION_ID];
-      if (typeof cid === 'string') this.requests.set(cid, delivery);
+      if (record.type === 'SYNC' && typeof cid === 'string') this.trackRequest(cid, delivery);
       const pb = fromMeshEvent(delivery.event, extra);
       let ok: boolean;
       if (ackId !== undefined) {
@@ -210,6 +210,14 @@ export class ConsumerStream implements Sink {
       }
       if (!ok) this.writable = false;
     }
+  }
+
+  /** Requests pushed to SYNC subscriptions, so that the reply acks them (client ack mode). A
+   *  responder that never replies must not grow the map: past the bound the oldest goes (its reply
+   *  still reaches the requester; only that request's ack then has to come from the client). */
+  private trackRequest(correlationId: string, delivery: Delivery): void {
+    this.requests.set(correlationId, delivery);
+    if (this.requests.size > 4 * this.ctx.config.delivery.maxInflight) this.requests.delete(this.requests.keys().next().value!);
   }
 
   private send(pb: PbCloudEvent): void {
