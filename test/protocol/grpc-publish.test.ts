@@ -8,6 +8,8 @@ import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { startBroker, type RunningBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import { call, event, message, status, stubs, str, StreamReader, subscription, type Stubs } from '../fixtures/grpc/client.js';
+import { encodeCloudEvent, encodeCloudEventBatch } from '../../src/protocol/grpc/codec.js';
+import type { PbCloudEvent } from '../../src/protocol/grpc/cloudevent.js';
 
 let broker: RunningBroker;
 let port: number;
@@ -243,4 +245,43 @@ test('garbage bytes on the gRPC port close that connection only; the shard keeps
     s.setTimeout(2000, () => s.destroy());
   });
   assert.equal(status((await call(c.publisher, 'publish', event(topic(), 'after'))).value), '0');
+});
+
+test('bad input fuzz: random bytes and random CloudEvents to every unary method get an answer or a status; the shard keeps serving', async () => {
+  const c = client();
+  let seed = 7;
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+  const keys = ['env', 'idc', 'ip', 'pid', 'sys', 'username', 'passwd', 'language', 'subject', 'uniqueid', 'ttl', 'producergroup', 'consumergroup',
+    'datacontenttype', 'url', 'clienttype', 'time', 'submessagetype', 'Bad Key', '', 'x'.repeat(300)];
+  const values = (): object => pick([
+    { ce_string: pick(['', '1', 'abc', 'text/plain', 'application/protobuf', '[{"topic":"t"}]', 'http://127.0.0.1:1/x', '-1']) },
+    { ce_integer: pick([0, 2, -1, 2147483647]) }, { ce_boolean: true }, { ce_bytes: Buffer.from([1, 2]) }, {},
+    { ce_timestamp: { seconds: String(rand(2) ? -1 : 253402300800), nanos: 5 } },
+  ]);
+  const methods = ['PublisherService/publish', 'PublisherService/requestReply', 'PublisherService/publishOneWay', 'PublisherService/batchPublish',
+    'PublisherService/batchPublishOneWay', 'ConsumerService/subscribe', 'ConsumerService/unsubscribe', 'HeartbeatService/heartbeat'];
+  for (let i = 0; i < 300; i++) {
+    const method = pick(methods);
+    let bytes: Buffer;
+    if (rand(4) === 0) bytes = Buffer.from(Array.from({ length: rand(40) }, () => rand(256)));
+    else {
+      const ev: PbCloudEvent = {
+        id: pick(['', 'i']), source: pick(['', '/s', '::']), spec_version: pick(['1.0', '0.3', '']), type: pick(['', 't']),
+        attributes: Object.fromEntries(Array.from({ length: rand(12) }, () => [pick(keys), values()])),
+        ...(rand(2) ? { text_data: pick(['', 'x', '[{"topic":"t","mode":"CLUSTERING","type":"ASYNC"}]', '{']) } : { binary_data: Buffer.from([rand(256)]) }),
+      };
+      ev.attributes!.ttl = { ce_string: '50' };
+      bytes = method.includes('batch') ? encodeCloudEventBatch({ events: [ev, ev] }) : encodeCloudEvent(ev);
+    }
+    await new Promise<void>((resolve) => {
+      c.publisher.makeUnaryRequest(`/org.apache.eventmesh.cloudevents.v1.${method}`, (b: Buffer) => b, (b: Buffer) => b, bytes,
+        { deadline: Date.now() + 5000 }, (err: ServiceError | null) => {
+          assert.notEqual(err?.code, GrpcStatus.DEADLINE_EXCEEDED, `${method} answered`);
+          assert.notEqual(err?.code, GrpcStatus.INTERNAL, `${method}: ${err?.details}`);
+          resolve();
+        });
+    });
+  }
+  assert.equal(status((await call(c.publisher, 'publish', event(topic(), 'still'))).value), '0');
 });
