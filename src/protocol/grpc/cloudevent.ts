@@ -40,6 +40,9 @@ export interface PbCloudEventBatch { events?: PbCloudEvent[] }
 const NOT_STORED = new Set(['passwd']);
 /** The CloudEvents spec attributes carried as fields, not in the map. */
 const FIELDS = new Set(['id', 'source', 'specversion', 'type']);
+/** Map keys not taken from an inbound event: the fields (their map copies are ignored) and the
+ *  credentials. */
+const SKIP_INBOUND = new Set([...FIELDS, ...NOT_STORED]);
 
 /** G6/G9: text-like content types are carried in text_data. */
 export function isTextContent(ct: string | undefined): boolean {
@@ -101,7 +104,9 @@ export function toMeshEvent(ev: PbCloudEvent, drop?: ReadonlySet<string>): MeshE
   const map = ev.attributes;
   if (map !== undefined) {
     for (const key of Object.keys(map)) {
-      if (FIELDS.has(key) || NOT_STORED.has(key) || drop?.has(key)) continue;
+      if (SKIP_INBOUND.has(key) || drop?.has(key)) continue;
+      // Core checks names; this one would set the object's prototype instead of a property.
+      if (key === '__proto__') throw new EvmeshError('EVM_BAD_EVENT', 'attribute "__proto__": name must be 1-255 characters of [a-z0-9]', { attribute: key });
       attributes[key] = attrValue(key, map[key]!);
     }
   }

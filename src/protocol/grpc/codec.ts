@@ -141,7 +141,9 @@ function readEntry(r: Reader, end: number, attrs: Record<string, PbAttr>): void 
     else if (field === 2 && wire === LEN) { const e = r.len(end); value = readAttr(r, e); }
     else r.skip(wire, end);
   }
-  attrs[key] = value;
+  // "__proto__" must stay an own (bad) attribute name, not the map's prototype.
+  if (key === '__proto__') Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
+  else attrs[key] = value;
 }
 
 function readEvent(r: Reader, end: number): PbCloudEvent {
@@ -154,8 +156,7 @@ function readEvent(r: Reader, end: number): PbCloudEvent {
       case 2: ev.source = r.string(end); break;
       case 3: ev.spec_version = r.string(end); break;
       case 4: ev.type = r.string(end); break;
-      // No prototype: a key like "__proto__" is just a (bad) attribute name.
-      case 5: { const e = r.len(end); readEntry(r, e, (ev.attributes ??= Object.create(null) as Record<string, PbAttr>)); break; }
+      case 5: { const e = r.len(end); readEntry(r, e, (ev.attributes ??= {})); break; }
       // oneof data: the last member set wins.
       case 6: ev.binary_data = r.bytes(end); delete ev.text_data; delete ev.proto_data; break;
       case 7: ev.text_data = r.string(end); delete ev.binary_data; delete ev.proto_data; break;
