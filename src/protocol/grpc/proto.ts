@@ -1,6 +1,6 @@
 // Loads proto/ (EventMesh's cloudevents.v1 services, spec G2–G5) with @grpc/proto-loader at start-up
 // (docs/grpc.md "Why proto-loader"): no generated code to keep in step with the .proto files.
-// The CloudEvent and CloudEventBatch messages are (de)serialized by codec.ts (about 20× faster
+// The CloudEvent and CloudEventBatch messages are (de)serialized by codec.ts (about 10× faster
 // than protobufjs for the Java SDK's events); bytes that are not a valid message reach the handler
 // as a BadMessage (answered INVALID_ARGUMENT) instead of grpc-js's INTERNAL.
 import { existsSync } from 'node:fs';
