@@ -1,10 +1,10 @@
 // Protobuf wire codec of CloudEvent / CloudEventBatch (proto/eventmesh-cloudevents.proto, spec G4)
-// written out by hand for the hot path. protobufjs (through proto-loader) took ~24 µs to decode and
-// ~22 µs to encode one 1 KiB event with the Java SDK's 17 attributes (docs/grpc.md "Numbers");
-// this codec produces and reads the same PbCloudEvent objects. Decoding keeps bytes fields as
-// views into the received message (core copies events when it encodes them) and never throws
-// anything but EVM_BAD_FRAME. Unknown fields are skipped (proto3); the last of repeated scalar
-// fields wins; map entries with the same key: the last wins.
+// written out by hand for the hot path. protobufjs (through proto-loader) took ~24 µs to decode
+// and ~22 µs to encode one 1 KiB event with the Java SDK's 17 attributes (docs/grpc.md, "proto/
+// and why proto-loader"); this codec produces and reads the same PbCloudEvent objects. Decoding
+// keeps bytes fields as views into the received message (core copies events when it encodes
+// them) and never throws anything but EVM_BAD_FRAME. Unknown fields are skipped (proto3); the last
+// of repeated scalar fields wins; map entries with the same key: the last wins.
 import { EvmeshError } from '../../errors.js';
 import { readUtf8, utf8Length, writeUtf8 } from '../../core/bytes.js';
 import type { PbAny, PbAttr, PbCloudEvent, PbCloudEventBatch, PbTimestamp } from './cloudevent.js';
