@@ -176,14 +176,15 @@ async function withBroker<T>(fn: (port: number, broker: RunningBroker) => Promis
 }
 
 export async function grpcScenario(durationMs: number): Promise<ScenarioResult> {
-  const bare = await withBare(async (port) => ({
-    batch: await runBatchPublish(port, durationMs),
-    stream: await runStream(port, durationMs),
-    unary: await runUnaryPublish(port, durationMs),
-  }));
+  // Each measurement right after its ceiling, so that the load of other processes on a shared
+  // machine drifts as little as possible within a pair.
+  const bareBatch = await withBare((port) => runBatchPublish(port, durationMs));
   const batch = await withBroker((port) => runBatchPublish(port, durationMs));
+  const bareStream = await withBare((port) => runStream(port, durationMs));
   const stream = await withBroker((port, broker) => runStream(port, durationMs, feeder(broker)));
+  const bareUnary = await withBare((port) => runUnaryPublish(port, durationMs));
   const unary = await withBroker((port) => runUnaryPublish(port, durationMs));
+  const bare = { batch: bareBatch, stream: bareStream, unary: bareUnary };
   return {
     scenario: 'grpc',
     description: `EventMesh gRPC port, 2 shards, embedded log (fsync interval 5 ms): batchPublish of ${BATCH} × 1 KiB events (${BATCH_CLIENTS} connections × ${BATCH_INFLIGHT} calls in flight); subscribeStream delivery to ${STREAMS} streams of one group while the in-process client publishes; unary publish from ${UNARY_CLIENTS} connections, one call in flight each. Ceiling = a bare grpc-js service of the same proto in 2 worker threads (no work, fixed answers, pushes as fast as the stream takes them) in the same run`,
