@@ -10,7 +10,6 @@ import { detail } from './status.js';
 export interface GrpcContext {
   readonly client: Client;
   readonly config: EvmeshConfig;
-  readonly nodeId: number;
   /** Set by the plugin's drain(): new work is refused (G30 status 8 / UNAVAILABLE). */
   draining: boolean;
 }

@@ -23,7 +23,7 @@ const plugin: ShardPlugin = {
     // Without SO_REUSEPORT only one shard can own the port (reuseport.ts).
     if (!reusePortSupported() && ctx.nodeId !== 0) return {};
     const c = ctx.config;
-    const gctx: GrpcContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, draining: false };
+    const gctx: GrpcContext = { client: ctx.client, config: c, draining: false };
     const registry = new ClientRegistry(ctx.client, {
       options: {
         concurrency: c.webhook.concurrency, timeoutMs: c.webhook.timeoutMs, maxAttempts: c.webhook.maxAttempts,
