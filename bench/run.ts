@@ -29,6 +29,14 @@ const SCENARIOS: Record<string, { about: string; run: Scenario }> = {
     about: 'EventMesh TCP protocol: pipelined publish from 16 connections',
     run: async (d) => (await import('./scenarios/tcp-eventmesh.js')).tcpEventMeshScenario(d),
   },
+  'http-publish': {
+    about: 'HTTP publish, binary and structured mode, 100 connections (wrk) vs bare uWS; p99 at half peak (autocannon)',
+    run: async (d) => (await import('./scenarios/http-publish.js')).httpPublishScenario(d),
+  },
+  'http-webhook': {
+    about: 'webhook push rate into a bare uWS sink vs wrk into the same sink',
+    run: async (d) => (await import('./scenarios/http-webhook.js')).httpWebhookScenario(d),
+  },
   grpc: {
     about: 'EventMesh gRPC: batchPublish, subscribeStream delivery, unary publish rate + p99 (16 clients) vs a bare grpc-js service',
     run: async (d) => (await import('./scenarios/grpc-load.js')).grpcScenario(d),

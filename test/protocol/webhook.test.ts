@@ -98,3 +98,24 @@ test('per-subscriber concurrency limit, keep-alive pooling, and a slow webhook d
     await fast.close();
   }
 });
+
+test('an event whose attributes cannot be sent as HTTP headers is dead-lettered; the shard keeps pushing', async () => {
+  const s = await sink(() => ({ status: 200 }));
+  try {
+    const r = await send(port(), 'POST', '/subscriptions', { 'content-type': 'application/json' }, JSON.stringify({ topic: 'wh-bad', url: s.url, group: 'g-bad', format: 'binary' }));
+    assert.equal(r.status, 201, r.text);
+    const bad = await send(port(), 'POST', '/topics/wh-bad/events', { 'content-type': 'application/cloudevents+json' },
+      JSON.stringify({ specversion: '1.0', id: 'ctl', source: '/t', type: 't', datacontenttype: 'text/plain\u0001x', data: 'x' }));
+    assert.equal(bad.status, 200, bad.text);
+    await publish('wh-bad', 'fine');
+    const [got] = await s.waitFor(1);
+    assert.equal(got!.headers['ce-id'], 'fine');
+    let dlq: any[] = [];
+    for (let i = 0; i < 20 && dlq.length === 0; i++) {
+      dlq = (await send(port(), 'GET', '/topics/wh-bad.g-bad.DLQ/events?group=dlq-reader&from=earliest&waitMs=300', {})).json?.events ?? [];
+    }
+    assert.equal(dlq[0]?.event.id, 'ctl');
+  } finally {
+    await s.close();
+  }
+});

@@ -1,6 +1,7 @@
 // What the HTTP port's handlers share in one shard.
 import type { EvmeshConfig } from '../../config/schema.js';
 import type { Client } from '../../core/types.js';
+import type { PublishBatcher } from './publish-batcher.js';
 import type { ShardRegistry } from './registry.js';
 
 export interface HttpContext {
@@ -8,4 +9,6 @@ export interface HttpContext {
   readonly config: EvmeshConfig;
   readonly nodeId: number;
   readonly registry: ShardRegistry;
+  /** Single-event publishes of concurrent requests, batched per loop iteration. */
+  readonly publisher: PublishBatcher;
 }

@@ -8,6 +8,7 @@ import type { HttpContext } from './context.js';
 import { eventMeshCode } from './eventmesh-codes.js';
 import { eventMeshPath } from './eventmesh-paths.js';
 import { Exchange } from './exchange.js';
+import { PublishBatcher } from './publish-batcher.js';
 import { ShardRegistry } from './registry.js';
 import { publishEvents, readEvents, subscriptions } from './rest.js';
 import { closeApp, uws, type us_listen_socket } from './uws.js';
@@ -38,7 +39,7 @@ const plugin: ShardPlugin = {
       concurrency: c.webhook.concurrency, timeoutMs: c.webhook.timeoutMs, maxAttempts: c.webhook.maxAttempts,
       backoffBaseMs: c.webhook.backoffBaseMs, backoffMaxMs: c.webhook.backoffMaxMs, deadLetterTopic: c.delivery.deadLetterTopic,
     }, c.webhook.maxInflight, (line) => process.stderr.write(`evmesh: shard ${ctx.nodeId}: ${line}\n`));
-    const hctx: HttpContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, registry };
+    const hctx: HttpContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, registry, publisher: new PublishBatcher(ctx.client, c.limits.maxBatchEvents) };
     let draining = false;
     const app = uws.App();
     const ws = websocketRoute(app, hctx);

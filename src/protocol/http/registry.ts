@@ -26,6 +26,8 @@ export interface SubscriptionSpec {
   readonly mode: GroupMode;
   readonly url: string;
   readonly format: WebhookFormat;
+  /** Where a new group starts (core StartPosition); default latest. */
+  readonly from?: 'earliest' | 'latest';
   /** EventMesh SYNC subscription (H13 `type`): pushed with code 106. */
   readonly sync: boolean;
   /** Who created it: the evmesh REST API, EventMesh HTTP (H13/H33) or the admin API. */

@@ -1,7 +1,7 @@
 // evmesh's own REST surface on the HTTP port (docs/http.md):
 //   POST   /topics/{topic}/events   publish: CloudEvents HTTP binding, binary/structured/batch
 //   GET    /topics/{topic}/events   read: ?group=&from=&max=&waitMs= (from = offset|earliest|latest|t:<ms>)
-//   POST   /subscriptions           webhook subscription {topic, url, group?, mode?, format?}
+//   POST   /subscriptions           webhook subscription {topic, url, group?, mode?, format?, from?}
 //   GET    /subscriptions[/{id}]    list / inspect
 //   DELETE /subscriptions/{id}
 import { randomUUID } from 'node:crypto';
@@ -41,7 +41,7 @@ export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): vo
   ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
     const events = parseCloudEvents(mode, ex.headers, body);
     if (mode !== 'batch') {
-      const r = await ctx.client.publish(topic, events[0]!);
+      const r = await ctx.publisher.publish(topic, events[0]!);
       ex.json(200, r);
       return;
     }
@@ -88,7 +88,9 @@ export function subscriptionSpec(o: Record<string, unknown>, origin: Subscriptio
   if (mode !== 'CLUSTERING' && mode !== 'BROADCASTING') throw new EvmeshError('EVM_BAD_REQUEST', 'mode must be CLUSTERING or BROADCASTING');
   const format = o.format ?? 'binary';
   if (!WEBHOOK_FORMATS.includes(format as WebhookFormat)) throw new EvmeshError('EVM_BAD_REQUEST', `format must be one of ${WEBHOOK_FORMATS.join(', ')}`);
-  return { id, topic, group, mode: mode as GroupMode, url: url as string, format: format as WebhookFormat, sync: false, origin, createdAt: Date.now() };
+  const from = o.from ?? 'latest';
+  if (from !== 'earliest' && from !== 'latest') throw new EvmeshError('EVM_BAD_REQUEST', 'from must be earliest or latest');
+  return { id, topic, group, mode: mode as GroupMode, from, url: url as string, format: format as WebhookFormat, sync: false, origin, createdAt: Date.now() };
 }
 
 export function subscriptions(ex: Exchange, ctx: HttpContext, id: string | undefined): void {

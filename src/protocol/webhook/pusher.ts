@@ -1,16 +1,16 @@
 // Webhook push engine (issue 5 item 4), protocol-neutral: it takes core Deliveries for one
 // subscriber URL and POSTs them, with
-//   - at most `concurrency` requests in flight per subscriber, over its own keep-alive pool
-//     (a slow or dead webhook only fills its own queue, bounded by core's credit maxInflight);
+//   - at most `concurrency` requests in flight per subscriber, over its own keep-alive,
+//     pipelining connection pool (http1-pool.ts; a slow or dead webhook only fills its own
+//     queue, bounded by core's credit maxInflight);
 //   - retries with exponential backoff and jitter (a numeric Retry-After on 429/503 wins);
 //   - after `maxAttempts` pushes the event goes to the dead-letter topic (the same template and
 //     dlq* extensions as core's own dead letters) and is acked; the delivery stays unacked in
 //     core until then, so a shard that dies mid-retry hands it to the group's other members.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { deadLetterTopicName, DLQ_EXT } from '../../core/owner.js';
 import { withAttributes } from '../../core/event.js';
 import type { Client, Delivery } from '../../core/types.js';
+import { Http1Pool } from './http1-pool.js';
 import { judge, pushMessage, type Verdict, type WebhookFormat } from './push-request.js';
 
 export interface WebhookOptions {
@@ -56,7 +56,7 @@ export function backoffMs(tries: number, baseMs: number, maxMs: number): number 
 
 export class WebhookPusher {
   readonly stats: WebhookStats = { pushed: 0, retried: 0, failed: 0, dropped: 0, deadLettered: 0, queued: 0, inflight: 0 };
-  private readonly agent: HttpAgent;
+  private readonly pool: Http1Pool;
   private readonly queue: Job[] = [];
   /** Redeliveries of an event already being retried here are ignored (core's ack timeout is
    *  longer than the retries, see ackTimeoutFor; this covers a re-join). */
@@ -65,8 +65,7 @@ export class WebhookPusher {
   private closed = false;
 
   constructor(private readonly client: Client, private readonly target: WebhookTarget, private readonly o: WebhookOptions) {
-    const Agent = target.url.protocol === 'https:' ? HttpsAgent : HttpAgent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, maxFreeSockets: o.concurrency });
+    this.pool = new Http1Pool(target.url, connectionsFor(o.concurrency));
   }
 
   deliver(delivery: Delivery): void {
@@ -82,7 +81,7 @@ export class WebhookPusher {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
-    this.agent.destroy();
+    this.pool.close();
   }
 
   private pump(): void {
@@ -105,27 +104,12 @@ export class WebhookPusher {
       return;
     }
     const body = typeof msg.body === 'string' ? Buffer.from(msg.body) : msg.body;
-    const send = this.target.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    let settled = false;
-    const settle = (v: Verdict, retryAfterMs?: number): void => {
-      if (settled) return;
-      settled = true;
-      this.finish(job, v, retryAfterMs);
-    };
-    const req = send(this.target.url, {
-      method: 'POST', agent: this.agent, timeout: this.o.timeoutMs,
-      headers: { ...msg.headers, 'content-length': String(body.byteLength) },
-    }, (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      if (this.target.format === 'eventmesh') res.on('data', (c: Buffer) => chunks.push(c));
-      else res.resume();
-      res.on('end', () => settle(judge(this.target.format, status, Buffer.concat(chunks).toString('utf8')), retryAfter(res)));
-      res.on('error', () => settle('retry'));
-    });
-    req.on('timeout', () => req.destroy(new Error('webhook timeout')));
-    req.on('error', () => settle('retry'));
-    req.end(body);
+    // A header value that cannot be sent (e.g. a control character in a datacontenttype) fails
+    // like a refused push, so such an event ends in the dead-letter topic.
+    this.pool.post(msg.headers, body, this.o.timeoutMs).then(
+      (res) => this.finish(job, judge(this.target.format, res.status, res.body.toString('utf8')), retryAfter(res.status, res.headers['retry-after'])),
+      () => this.finish(job, 'retry', undefined),
+    );
   }
 
   private finish(job: Job, verdict: Verdict, retryAfterMs: number | undefined): void {
@@ -164,14 +148,19 @@ export class WebhookPusher {
   }
 }
 
+/** Keep-alive sockets per subscriber and shard: a quarter of the concurrency, so pushes beyond
+ *  them are pipelined (up to ~4 deep) and written together. */
+export function connectionsFor(concurrency: number): number {
+  return Math.max(1, Math.ceil(concurrency / 4));
+}
+
 function key(d: Delivery): string {
   return `${d.topic}/${d.partition}/${d.offset}`;
 }
 
 /** Retry-After in seconds (RFC 9110 §10.2.3) on 429/503; HTTP dates are not honoured. */
-function retryAfter(res: IncomingMessage): number | undefined {
-  if (res.statusCode !== 429 && res.statusCode !== 503) return undefined;
-  const v = res.headers['retry-after'];
+function retryAfter(status: number, v: string | undefined): number | undefined {
+  if (status !== 429 && status !== 503) return undefined;
   return typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) * 1000 : undefined;
 }
 

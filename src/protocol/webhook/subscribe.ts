@@ -9,6 +9,8 @@ export interface WebhookSubscribeOptions {
   readonly topic: string;
   readonly group: string;
   readonly mode?: GroupMode;
+  /** Where a new group starts reading (default latest). */
+  readonly from?: 'earliest' | 'latest';
   readonly url: string;
   readonly format: WebhookFormat;
   readonly sync?: boolean;
@@ -27,7 +29,7 @@ export async function subscribeWebhook(client: Client, s: WebhookSubscribeOption
   let sub;
   try {
     sub = await client.subscribe({
-      topic: s.topic, group: s.group, ...(s.mode === undefined ? {} : { mode: s.mode }),
+      topic: s.topic, group: s.group, ...(s.mode === undefined ? {} : { mode: s.mode }), ...(s.from === undefined ? {} : { from: s.from }),
       maxInflight: s.maxInflight, ackTimeoutMs: ackTimeoutFor(o, s.maxInflight),
       // Retries and dead-lettering are the pusher's; core's attempts are only the safety net
       // for a member that went away.
