@@ -359,3 +359,19 @@ test('G1 one port, every shard: connections spread over both shards (SO_REUSEPOR
   await Promise.all(readers.map((r) => r.until(() => r.events().length === 8, 5000, 'every broadcast')));
   for (const r of readers) r.stream.cancel();
 });
+
+test('drain: stopping the broker completes open streams (status OK) and answers the calls in flight', async () => {
+  const b = await startBroker(loadConfig({ flags }), { log: () => {} });
+  const c = client(b.ports.grpc!);
+  const t = topic();
+  const r = await subscribed(c, subscription('g-drain', [{ topic: t }]));
+  // Core's drain waits for calls in flight; this one ends with its ttl, answered, not cut off.
+  const pending = call(c.publisher, 'requestReply', event(topic(), 'nobody answers', { ttl: '1500' }));
+  await new Promise((res) => setTimeout(res, 100));
+  await b.stop();
+  await r.until(() => r.ended, 5000, 'the stream completed');
+  assert.equal(r.error, undefined, 'completed with OK, not an error');
+  const { value } = await pending;
+  assert.equal(status(value), '22');
+  assert.match(message(value)!, /EVM_TIMEOUT/);
+});

@@ -3,7 +3,7 @@
 // grpc-js Server through a connection injector (STACK.md "gRPC": grpc-js runs in worker threads,
 // no bindAsync needed). Plaintext HTTP/2 as upstream (G1). Everything goes through the shard's
 // in-process core Client; events reach their owning shards through the rings.
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ShardPlugin } from '../../shard/plugin.js';
 import { listenShared } from '../../shard/reuseport.js';
@@ -15,8 +15,6 @@ import { publisherService } from './publisher.js';
 import { service } from './proto.js';
 import type { ConsumerStream } from './stream.js';
 
-/** How long drain() lets in-flight calls finish after GOAWAY before closing them. */
-const DRAIN_GRACE_MS = 5_000;
 
 const plugin: ShardPlugin = {
   async start(ctx) {
@@ -42,8 +40,11 @@ const plugin: ShardPlugin = {
     server.addService(service('ConsumerService'), consumer);
     server.addService(service('HeartbeatService'), heartbeat);
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const sockets = new Set<Socket>();
     const listener: NetServer = createServer((socket) => {
       socket.setNoDelay(true);
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
       injector.injectConnection(socket);
     });
     const port = await listenShared(listener, { host: c.host, port: c.ports.grpc });
@@ -57,14 +58,20 @@ const plugin: ShardPlugin = {
         gctx.draining = true;
         listener.close();
         clearInterval(sweeper);
-        // Streams complete (their unacked pushes go to other members), then GOAWAY lets unary
-        // calls in flight finish.
+        // Streams complete (their unacked pushes go to other members), then GOAWAY: each
+        // connection closes once its calls in flight are answered (core answers or fails them
+        // while it drains next).
         for (const s of [...streams]) s.end();
         await registry.closeAll();
-        injector.drain(DRAIN_GRACE_MS);
+        // Calls in flight may take as long as the whole shutdown (core waits for them too).
+        injector.drain(c.shutdown.timeoutMs);
       },
       async close() {
         clearInterval(sweeper);
+        // After drain(), answers written during core's drain still need their connections: each
+        // closes by itself once its calls are answered (GOAWAY).
+        const deadline = Date.now() + c.shutdown.timeoutMs;
+        while (gctx.draining && sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         injector.destroy();
         server.forceShutdown();
       },
