@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { startBroker, type RunningBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import { call, event, message, status, stubs, str, StreamReader, subscription, type Stubs } from '../fixtures/grpc/client.js';
@@ -284,4 +284,28 @@ test('bad input fuzz: random bytes and random CloudEvents to every unary method 
     });
   }
   assert.equal(status((await call(c.publisher, 'publish', event(topic(), 'still'))).value), '0');
+});
+
+test('item 4: a client that sends evmesh-status-errors: true gets INVALID_ARGUMENT with the catalog code in details and the G30 code as trailer', async () => {
+  const c = client();
+  const md = new Metadata();
+  md.set('evmesh-status-errors', 'true');
+  const noIdc = event(topic(), 'x');
+  delete noIdc.attributes!.idc;
+  await assert.rejects(call(c.publisher, 'publish', noIdc, { metadata: md }), (err: ServiceError) => {
+    assert.equal(err.code, GrpcStatus.INVALID_ARGUMENT);
+    assert.match(err.details, /EVM_BAD_REQUEST: attribute idc/);
+    assert.equal(err.metadata.get('evmesh-code')[0], 'EVM_BAD_REQUEST');
+    assert.equal(err.metadata.get('eventmesh-statuscode')[0], '6');
+    return true;
+  });
+  const badSource = event(topic(), 'x');
+  badSource.source = '';
+  await assert.rejects(call(c.publisher, 'batchPublish', { events: [badSource] }, { metadata: md }), (err: ServiceError) =>
+    err.code === GrpcStatus.INVALID_ARGUMENT && /EVM_BAD_EVENT/.test(err.details) && err.metadata.get('eventmesh-statuscode')[0] === '10');
+  // Success is still the G8 answer; without the header errors stay in the message (G8).
+  assert.equal(status((await call(c.publisher, 'publish', event(topic(), 'ok'), { metadata: md })).value), '0');
+  const inMessage = await call(c.publisher, 'publish', noIdc);
+  assert.equal(status(inMessage.value), '6');
+  assert.equal(inMessage.trailer?.get('eventmesh-statuscode')[0], '6');
 });

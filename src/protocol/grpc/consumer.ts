@@ -31,14 +31,14 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
   const subscribe: Unary = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
-    if (ctx.draining) return answer(cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
+    if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
     const h = headerProblem(req);
-    if (h !== undefined) return answer(cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
+    if (h !== undefined) return answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
     let items: ReturnType<typeof parseItems>;
     try {
       items = parseItems(req);
     } catch (err) {
-      return answer(cb, plain('SUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
+      return answer(call, cb, plain('SUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
     }
     const info = clientInfo(req);
     const url = ceString(req, 'url') ?? '';
@@ -48,13 +48,13 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
     else {
       try { validateWebhookUrl(url); } catch (err) { problem = toEvmeshError(err).message; }
     }
-    if (problem !== undefined || typeof items === 'string') return answer(cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
+    if (problem !== undefined || typeof items === 'string') return answer(call, cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
     const list = items;
     (async () => {
       for (const item of list) await registry.add(info, item.topic, item.mode, item.type, url, WEBHOOK);
     })().then(
-      () => answer(cb, plain('SUCCESS', 'subscribe success')),
-      (err) => { const e = toEvmeshError(err); answer(cb, plain('SUBSCRIBE_ERR', detail(e)), e.code); },
+      () => answer(call, cb, plain('SUCCESS', 'subscribe success')),
+      (err) => { const e = toEvmeshError(err); answer(call, cb, plain('SUBSCRIBE_ERR', detail(e)), e.code); },
     );
   };
 
@@ -65,22 +65,22 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     const h = headerProblem(req);
-    if (h !== undefined) return answer(cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
+    if (h !== undefined) return answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
     let items: ReturnType<typeof parseItems>;
     try {
       items = parseItems(req);
     } catch (err) {
-      return answer(cb, plain('UNSUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
+      return answer(call, cb, plain('UNSUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
     }
     const info = clientInfo(req);
     const problem = info.group === '' ? 'attribute consumergroup (ce_string) is required (G16)' : typeof items === 'string' ? items : undefined;
-    if (problem !== undefined || typeof items === 'string') return answer(cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
+    if (problem !== undefined || typeof items === 'string') return answer(call, cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
     const url = ceString(req, 'url') || undefined;
     const removals = items.map((item) => {
       const r = registry.get(info, item.topic, item.mode, url);
       return r === undefined ? Promise.resolve() : registry.remove(r);
     });
-    Promise.all(removals).then(() => answer(cb, plain('SUCCESS', 'unsubscribe success')));
+    Promise.all(removals).then(() => answer(call, cb, plain('SUCCESS', 'unsubscribe success')));
   };
 
   /** G17: refreshes the caller's records; none found → 30 (the client re-subscribes). */
@@ -88,20 +88,20 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     const h = headerProblem(req);
-    if (h !== undefined) return answer(cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
+    if (h !== undefined) return answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
     const info = clientInfo(req);
     const clientType = ceInteger(req, 'clienttype');
     let problem: string | undefined;
     if (clientType !== CLIENT_TYPE_SUB) problem = `only consumers heartbeat: clienttype (ce_integer) must be ${CLIENT_TYPE_SUB}, got ${clientType ?? 'none'} (G17)`;
     else if (info.group === '') problem = 'attribute consumergroup (ce_string) is required (G17)';
     const items = problem === undefined ? parseHeartbeatItems(req) : [];
-    if (items === undefined) return answer(cb, plain('HEARTBEAT_ERR', badRequest('text_data must hold the heartbeat items (G17)')), 'EVM_BAD_REQUEST');
+    if (items === undefined) return answer(call, cb, plain('HEARTBEAT_ERR', badRequest('text_data must hold the heartbeat items (G17)')), 'EVM_BAD_REQUEST');
     if (typeof items === 'string') problem = items;
-    if (problem !== undefined || typeof items === 'string') return answer(cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
+    if (problem !== undefined || typeof items === 'string') return answer(call, cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
     let all = true;
     for (const item of items) if (!registry.heartbeat(info, item.topic)) all = false;
-    if (!all) return answer(cb, plain('CLIENT_RESUBSCRIBE'), 'EVM_UNKNOWN_SUBSCRIPTION');
-    answer(cb, plain('SUCCESS', 'heartbeat success'));
+    if (!all) return answer(call, cb, plain('CLIENT_RESUBSCRIBE'), 'EVM_UNKNOWN_SUBSCRIPTION');
+    answer(call, cb, plain('SUCCESS', 'heartbeat success'));
   };
 
   return {

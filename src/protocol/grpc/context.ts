@@ -1,8 +1,8 @@
 // What the gRPC handlers share in one shard, and the helpers that answer a call.
-import { Metadata, status as GrpcStatus, type sendUnaryData, type ServerErrorResponse } from '@grpc/grpc-js';
+import { Metadata, status as GrpcStatus, type sendUnaryData, type ServerErrorResponse, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { EvmeshConfig } from '../../config/schema.js';
 import type { Client } from '../../core/types.js';
-import { ERRORS, EvmeshError } from '../../errors.js';
+import { ERRORS, EvmeshError, type ErrorCode } from '../../errors.js';
 import type { PbCloudEvent } from './cloudevent.js';
 import { BadMessage } from './proto.js';
 import { detail } from './status.js';
@@ -22,10 +22,26 @@ function trailer(code: string): Metadata {
   return m;
 }
 
-/** An in-message answer (G8); an error answer also carries its catalog code as trailer. */
-export function answer(cb: sendUnaryData<PbCloudEvent>, response: PbCloudEvent, errorCode?: string): void {
-  if (errorCode === undefined) cb(null, response);
-  else cb(null, response, trailer(errorCode));
+/** Request metadata by which a client asks for gRPC status errors instead of in-message ones. */
+export const STATUS_ERRORS_METADATA = 'evmesh-status-errors';
+/** Trailer with upstream's status code (G30) of an error answer. */
+export const STATUSCODE_METADATA = 'eventmesh-statuscode';
+
+/** An in-message answer (G8); an error answer also carries its catalog code as trailer. A client
+ *  that sent `evmesh-status-errors: true` gets errors as gRPC statuses instead (the catalog's
+ *  status, e.g. INVALID_ARGUMENT; details = the responsemessage, which holds the catalog code;
+ *  trailers evmesh-code and eventmesh-statuscode). */
+export function answer(call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<PbCloudEvent>, response: PbCloudEvent, errorCode?: ErrorCode): void {
+  if (errorCode === undefined) return cb(null, response);
+  const md = trailer(errorCode);
+  md.set(STATUSCODE_METADATA, response.attributes?.statuscode?.ce_string ?? '');
+  if (call.metadata.get(STATUS_ERRORS_METADATA)[0] !== 'true') return cb(null, response, md);
+  const text = response.attributes?.responsemessage?.ce_string ?? errorCode;
+  const e = new Error(text) as ServerErrorResponse;
+  e.code = ERRORS[errorCode].grpc;
+  e.details = text;
+  e.metadata = md;
+  cb(e);
 }
 
 /** A gRPC status error for methods without an in-message answer (one-way calls, undecodable

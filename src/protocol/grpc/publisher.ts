@@ -44,30 +44,30 @@ export function publisherService(ctx: GrpcContext): UntypedServiceImplementation
   const publish: Unary<PbCloudEvent, PbCloudEvent> = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
-    if (ctx.draining) return answer(cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
+    if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
     const c = checked(req);
-    if ('err' in c) return answer(cb, plain(c.status, detail(c.err)), c.err.code);
+    if ('err' in c) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
     ctx.client.publish(c.topic, c.event).then(
-      (r) => answer(cb, plain('SUCCESS', `SendResult[topic=${r.topic}, messageId=${r.partition}-${r.offset}]`)),
-      (err) => { const e = toEvmeshError(err); answer(cb, plain(publishStatus(e, 'SEND_ASYNC_MSG_ERR'), detail(e)), e.code); },
+      (r) => answer(call, cb, plain('SUCCESS', `SendResult[topic=${r.topic}, messageId=${r.partition}-${r.offset}]`)),
+      (err) => { const e = toEvmeshError(err); answer(call, cb, plain(publishStatus(e, 'SEND_ASYNC_MSG_ERR'), detail(e)), e.code); },
     );
   };
 
   const requestReply: Unary<PbCloudEvent, PbCloudEvent> = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
-    if (ctx.draining) return answer(cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
+    if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
     const c = checked(req);
-    if ('err' in c) return answer(cb, plain(c.status, detail(c.err)), c.err.code);
+    if ('err' in c) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
     const ttl = ttlOf(req);
     if (ttl === undefined) {
       const e = new EvmeshError('EVM_BAD_REQUEST', `attribute ttl must be a positive number of ms, got ${JSON.stringify(ceString(req, 'ttl'))} (G11)`);
-      return answer(cb, plain('PROTOCOL_BODY_ERR', detail(e)), e.code);
+      return answer(call, cb, plain('PROTOCOL_BODY_ERR', detail(e)), e.code);
     }
     // G11: the answer is the reply event itself; a failure or timeout is an echo with 22.
     ctx.client.request(c.topic, c.event, ttl).then(
-      (reply) => answer(cb, fromMeshEvent(reply)),
-      (err) => { const e = toEvmeshError(err); answer(cb, echo(req, 'REQUEST_REPLY_MSG_ERR', detail(e)), e.code); },
+      (reply) => answer(call, cb, fromMeshEvent(reply)),
+      (err) => { const e = toEvmeshError(err); answer(call, cb, echo(req, 'REQUEST_REPLY_MSG_ERR', detail(e)), e.code); },
     );
   };
 
@@ -95,12 +95,12 @@ export function publisherService(ctx: GrpcContext): UntypedServiceImplementation
   const batchPublish: Unary<PbCloudEventBatch, PbCloudEvent> = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
-    if (ctx.draining) return answer(cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
+    if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
     const c = checkedBatch(req);
-    if (!(c instanceof Map)) return answer(cb, plain(c.status, detail(c.err)), c.err.code);
+    if (!(c instanceof Map)) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
     publishAll(c).then(
-      () => answer(cb, plain('SUCCESS', 'batch publish success')),
-      (err) => { const e = toEvmeshError(err); answer(cb, plain(publishStatus(e, 'BATCH_PUBLISH_ERR'), detail(e)), e.code); },
+      () => answer(call, cb, plain('SUCCESS', 'batch publish success')),
+      (err) => { const e = toEvmeshError(err); answer(call, cb, plain(publishStatus(e, 'BATCH_PUBLISH_ERR'), detail(e)), e.code); },
     );
   };
 
