@@ -64,7 +64,7 @@ export async function httpPublishScenario(durationMs: number): Promise<ScenarioR
     await bare.stop();
   }
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-http-'));
-  const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 8 } }), { log: () => {} });
+  const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'topics.defaultPartitions': 8 } }), { log: () => {} });
   try {
     const url = `http://127.0.0.1:${broker.ports.http}/topics/bench/events`;
     // Warm-up (JIT, topic creation, first log segments), not reported: the first mode measured

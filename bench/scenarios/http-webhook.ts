@@ -33,7 +33,7 @@ export async function httpWebhookScenario(durationMs: number): Promise<ScenarioR
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-wh-'));
   try {
     const ceiling = await wrkPost(`http://127.0.0.1:${sink.port}/hook`, { 'Content-Type': 'application/octet-stream', 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/b', 'ce-type': 't' }, data, { connections: 32, threads: 2, durationMs });
-    const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 8, 'webhook.concurrency': 64 } }), { log: () => {} });
+    const broker = await startBroker(loadConfig({ flags: { shards: 2, dataDir: dir, 'log.fsync': 'interval', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'topics.defaultPartitions': 8, 'webhook.concurrency': 64 } }), { log: () => {} });
     try {
       const port = broker.ports.http!;
       // The backlog is published first (not timed), then a subscription reading from the
