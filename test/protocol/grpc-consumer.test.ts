@@ -11,6 +11,7 @@ import { startBroker, type RunningBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import { call, clientAttrs, event, message, status, str, StreamReader, stubs, subscription, type Stubs } from '../fixtures/grpc/client.js';
 import type { PbCloudEvent } from '../../src/protocol/grpc/cloudevent.js';
+import { httpJson } from '../helpers/http.js';
 
 let broker: RunningBroker;
 let port: number;
@@ -374,4 +375,30 @@ test('drain: stopping the broker completes open streams (status OK) and answers 
   const { value } = await pending;
   assert.equal(status(value), '22');
   assert.match(message(value)!, /EVM_TIMEOUT/);
+});
+
+test('H51 admin: /clients and /client/grpc list gRPC consumers of every shard; DELETE /client/grpc {url} removes its webhook subscriptions', async () => {
+  const hook = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"retCode":0}'));
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/admin-hook`;
+  try {
+    const c = client();
+    const [ts, tw] = [topic(), topic()];
+    const reader = await subscribed(c, subscription('g-admin', [{ topic: ts }]));
+    assert.equal(status((await call(c.consumer, 'subscribe', subscription('g-admin', [{ topic: tw }], { url }))).value), '0');
+    const all = await httpJson(broker.ports.admin!, 'GET', '/clients');
+    const grpc = (all.body as { grpc: { kind: string; topic: string; group: string; shard: number; url?: string }[] }).grpc;
+    assert.deepEqual(grpc.filter((x) => x.group === 'g-admin').map((x) => `${x.kind}:${x.topic}`).sort(), [`stream:${ts}`, `webhook:${tw}`].sort());
+    assert.ok(grpc.every((x) => Number.isInteger(x.shard)));
+    const listed = (await httpJson(broker.ports.admin!, 'GET', '/client/grpc')).body as { url?: string }[];
+    assert.ok(listed.some((x) => x.url === url));
+    assert.equal((await httpJson(broker.ports.admin!, 'DELETE', '/client/grpc', { url })).status, 200);
+    const after = (await httpJson(broker.ports.admin!, 'GET', '/client/grpc')).body as { url?: string; topic: string }[];
+    assert.ok(!after.some((x) => x.url === url), 'the webhook subscription is gone');
+    assert.ok(after.some((x) => x.topic === ts), 'the stream subscription stays');
+    assert.equal((await httpJson(broker.ports.admin!, 'DELETE', '/client/grpc', {})).status, 400);
+    reader.stream.cancel();
+  } finally {
+    hook.close();
+  }
 });

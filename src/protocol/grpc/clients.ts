@@ -127,6 +127,13 @@ export class ClientRegistry {
     return stale.length;
   }
 
+  /** H51 DELETE /client/grpc: removes the webhook records pushing to `url`; returns how many. */
+  async removeUrl(url: string): Promise<number> {
+    const hit = [...this.records.values()].filter((r) => r.url === url);
+    await Promise.all(hit.map((r) => this.remove(r)));
+    return hit.length;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.records.values()].map((r) => this.remove(r)));
   }

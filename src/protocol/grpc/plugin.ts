@@ -52,6 +52,7 @@ const plugin: ShardPlugin = {
     const sweeper = setInterval(() => { void registry.expire(c.grpc.clientExpiryMs); }, c.grpc.sweepIntervalMs);
     sweeper.unref();
     ctx.onQuery('grpc.clients', () => registry.list());
+    ctx.onQuery('grpc.kick', async (url) => ({ kicked: typeof url === 'string' ? await registry.removeUrl(url) : 0 }));
     return {
       ports: { grpc: port },
       async drain() {
