@@ -27,19 +27,26 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
     streams.add(s);
   };
 
+  /** The header check and the subscription items of a (un)subscribe request; undefined when the
+   *  call was answered with the error (G13, G16). */
+  const checkedItems = (call: Parameters<Unary>[0], cb: Parameters<Unary>[1], parseErr: 'SUBSCRIBE_ERR' | 'UNSUBSCRIBE_ERR'): ReturnType<typeof parseItems> | undefined => {
+    const h = headerProblem(call.request);
+    if (h !== undefined) { answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST'); return undefined; }
+    try {
+      return parseItems(call.request);
+    } catch (err) {
+      answer(call, cb, plain(parseErr, badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
+      return undefined;
+    }
+  };
+
   /** G13: webhook subscription — one record (core group member) per item, pushed to `url`. */
   const subscribe: Unary = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
-    const h = headerProblem(req);
-    if (h !== undefined) return answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
-    let items: ReturnType<typeof parseItems>;
-    try {
-      items = parseItems(req);
-    } catch (err) {
-      return answer(call, cb, plain('SUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
-    }
+    const items = checkedItems(call, cb, 'SUBSCRIBE_ERR');
+    if (items === undefined) return;
     const info = clientInfo(req);
     const url = ceString(req, 'url') ?? '';
     let problem = typeof items === 'string' ? items : undefined;
@@ -64,14 +71,8 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
   const unsubscribe: Unary = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
-    const h = headerProblem(req);
-    if (h !== undefined) return answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
-    let items: ReturnType<typeof parseItems>;
-    try {
-      items = parseItems(req);
-    } catch (err) {
-      return answer(call, cb, plain('UNSUBSCRIBE_ERR', badRequest(`the subscription items do not parse: ${err instanceof Error ? err.message : String(err)}`)), 'EVM_BAD_REQUEST');
-    }
+    const items = checkedItems(call, cb, 'UNSUBSCRIBE_ERR');
+    if (items === undefined) return;
     const info = clientInfo(req);
     const problem = info.group === '' ? 'attribute consumergroup (ce_string) is required (G16)' : typeof items === 'string' ? items : undefined;
     if (problem !== undefined || typeof items === 'string') return answer(call, cb, plain('PROTOCOL_BODY_ERR', badRequest(problem!)), 'EVM_BAD_REQUEST');
