@@ -50,6 +50,10 @@ const SCENARIOS: Record<string, { about: string; run: Scenario; targets?: readon
     about: 'webhook push rate into a bare uWS sink vs wrk into the same sink',
     run: async (d, ctx) => (await import('./scenarios/http-webhook.js')).httpWebhookScenario(d, ctx),
   },
+  grpc: {
+    about: 'EventMesh gRPC: batchPublish, subscribeStream delivery, unary publish rate + p99 (16 clients) vs a bare grpc-js service',
+    run: async (d) => (await import('./scenarios/grpc-load.js')).grpcScenario(d),
+  },
   'idle-rss': {
     about: 'RSS of an idle 2-shard broker',
     run: async () => (await import('./scenarios/idle-rss.js')).idleRssScenario(),

@@ -65,6 +65,7 @@ const plugin = (path: string, port: ShardPort): { spec: PluginSpec; port: ShardP
 function builtinPlugins(): { spec: PluginSpec; port: ShardPort }[] {
   const list: { spec: PluginSpec; port: ShardPort }[] = [];
   if (TCP_PROTOCOLS.length > 0) list.push(plugin('./protocol/tcp-listener', 'tcp'));
+  list.push(plugin('./protocol/grpc/plugin', 'grpc'));
   list.push(plugin('./protocol/http/plugin', 'http'));
   return list;
 }

@@ -34,7 +34,7 @@ test('README: the in-process example runs and prints the delivered event', () =>
 
 test('README: the curl tour (create topic, publish, consume with a group)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-tour-'));
-  const b = await startBrokerProcess(['--shards', '2', '--data-dir', dir, '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0']);
+  const b = await startBrokerProcess(['--shards', '2', '--data-dir', dir, '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0', '--grpc-port', '0']);
   try {
     const port = b.ports.admin!;
     const created = await httpJson(port, 'POST', '/topics', { name: 'orders', partitions: 4 });

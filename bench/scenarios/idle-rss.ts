@@ -22,7 +22,7 @@ function rssMiB(pid: number): number {
 
 export async function idleRssScenario(settleMs = 3000): Promise<ScenarioResult> {
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-rss-'));
-  const child = spawn(process.execPath, [...cliCommand(), 'start', '--shards', '2', '--data-dir', dir, '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...cliCommand(), 'start', '--shards', '2', '--data-dir', dir, '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0', '--grpc-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';

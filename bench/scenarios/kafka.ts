@@ -30,7 +30,7 @@ function kafkaUp(): string {
 /** `evmesh start --storage kafka` as a child process (compiled CLI); resolves with its ports. */
 async function withBroker<T>(brokers: string, prefix: string, fn: (port: number) => Promise<T>): Promise<T> {
   const main = join(root, 'dist/src/cli/main.js');
-  const child = spawn(process.execPath, [main, 'start', '--shards', '2', '--storage', 'kafka', '--kafka-brokers', brokers, '--host', '127.0.0.1', '--tcp-port', '0', '--admin-port', '0', '--metrics-port', '0'], {
+  const child = spawn(process.execPath, [main, 'start', '--shards', '2', '--storage', 'kafka', '--kafka-brokers', brokers, '--host', '127.0.0.1', '--tcp-port', '0', '--admin-port', '0', '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], {
     env: { ...process.env, EVMESH_KAFKA_PREFIX: prefix, EVMESH_TOPICS_DEFAULT_PARTITIONS: String(PARTITIONS) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -35,7 +35,7 @@ export async function runPubSub(opts: { shards: number; durationMs: number; rate
   const config = loadConfig({
     flags: {
       shards: opts.shards, storage: opts.storage ?? 'log', dataDir: dir, 'log.fsync': opts.fsync ?? 'interval', 'log.fsyncIntervalMs': 1,
-      'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'topics.defaultPartitions': 4 * opts.shards,
+      'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'topics.defaultPartitions': 4 * opts.shards,
     },
   });
   const resultFile = join(dir, 'result');

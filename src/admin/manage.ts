@@ -43,6 +43,11 @@ async function httpClients(d: ManageDeps): Promise<{ websocket: unknown[]; webho
   return { websocket, webhooks };
 }
 
+async function grpcClients(d: ManageDeps): Promise<Record<string, unknown>[]> {
+  const answers = await d.queryShards('grpc.clients');
+  return answers.flatMap((a) => (a.error === undefined && Array.isArray(a.value) ? (a.value as Record<string, unknown>[]).map((c) => ({ shard: a.shard, ...c })) : []));
+}
+
 async function kick(d: ManageDeps, query: string, remote: string): Promise<number> {
   const answers = await d.queryShards(query, remote);
   return answers.reduce((n, a) => n + (a.error === undefined ? (a.value as { kicked: number }).kicked : 0), 0);
@@ -104,8 +109,8 @@ export async function manageRoute(req: IncomingMessage, url: URL, path: string, 
   const m = req.method;
   // ---- evmesh's own ----
   if (path === '/clients' && m === 'GET') {
-    const [tcp, http] = await Promise.all([tcpClients(d), httpClients(d)]);
-    reply(200, { tcp, ...http });
+    const [tcp, http, grpc] = await Promise.all([tcpClients(d), httpClients(d), grpcClients(d)]);
+    reply(200, { tcp, ...http, grpc });
     return true;
   }
   const kickPath = /^\/clients\/(tcp|websocket)\/([^/]+)$/.exec(path);
@@ -154,6 +159,18 @@ export async function manageRoute(req: IncomingMessage, url: URL, path: string, 
       const b = await body();
       const target = b.url ?? url.searchParams.get('url');
       for (const s of [...d.registry.specs.values()].filter((s) => s.url === target)) await deleteSubscription(d, s.id);
+      reply(200, '', 'text/plain');
+      return true;
+    }
+  }
+  if (path === '/client/grpc') {
+    if (m === 'GET') { reply(200, await grpcClients(d)); return true; }
+    if (m === 'DELETE') {
+      // Upstream removes the gRPC webhook clients of a URL (H51); evmesh reads {url} from JSON or the query.
+      const b = await body();
+      const target = b.url ?? url.searchParams.get('url');
+      if (typeof target !== 'string' || target === '') throw new EvmeshError('EVM_BAD_REQUEST', 'url is required');
+      await kick(d, 'grpc.kick', target);
       reply(200, '', 'text/plain');
       return true;
     }

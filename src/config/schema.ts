@@ -114,6 +114,12 @@ export const SCHEMA = {
   'binary.idleTimeoutMs': duration(30_000, { min: 100, max: DAY, description: 'An evmesh binary connection that sends no frame for this long is closed (the SDK sends HEARTBEAT at a third of it).' }),
   'binary.maxInflightPublishes': int(64, { min: 1, max: 100_000, description: 'evmesh binary PUBLISH frames in flight per connection; at the limit the connection is not read until one is acknowledged.' }),
 
+  // gRPC (src/protocol/grpc, spec G*)
+  'grpc.maxMessageBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest gRPC message accepted (a CloudEvent or a whole CloudEventBatch); larger ones fail with RESOURCE_EXHAUSTED (G1: grpc-java default 4 MiB).' }),
+  'grpc.maxConcurrentStreams': int(1000, { min: 1, max: 1_000_000, description: 'Calls in flight per gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); a client waits for a free one before starting another.' }),
+  'grpc.clientExpiryMs': duration(60_000, { min: 100, max: DAY, description: 'A gRPC consumer subscription not refreshed by a heartbeat (or re-subscribe) for this long is removed (G18; the Java SDK heartbeats every 30 s).' }),
+  'grpc.sweepIntervalMs': duration(10_000, { min: 10, max: HOUR, description: 'How often expired gRPC consumer subscriptions are looked for (G18).' }),
+
   // HTTP port, webhook push and WebSocket (issue 5: src/protocol/http, src/protocol/webhook).
   'http.maxBodyBytes': size(4 * MiB, { min: KiB, max: 256 * MiB, description: 'Largest HTTP request body accepted on the HTTP port; a larger one is answered 413 EVM_TOO_LARGE and the connection closed.' }),
   'http.bodyTimeoutMs': duration(10_000, { min: 100, max: HOUR, description: 'A request body that has not fully arrived this long after its headers is answered 408 EVM_TIMEOUT and the connection closed (slow clients); idle connections are closed by uWS after 10 s.' }),

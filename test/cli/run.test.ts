@@ -61,7 +61,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 
 test('start: config from flags+env reaches startBroker; one ready line with the bound ports; SIGTERM stops once, exit 0', async () => {
   const h = harness({ ports: { tcp: 41000, http: 41001, grpc: 41002, admin: undefined }, env: { EVMESH_SHARDS: '3' } });
-  const exit = runCli(['start', '--storage', 'memory', '--tcp-port', '0', '--http-port', '0', '--fsync', 'always'], h.deps);
+  const exit = runCli(['start', '--storage', 'memory', '--tcp-port', '0', '--http-port', '0', '--grpc-port', '0', '--fsync', 'always'], h.deps);
   await h.started;
   assert.equal(h.configs.length, 1);
   assert.equal(h.configs[0]!.storage, 'memory');

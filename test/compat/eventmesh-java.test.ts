@@ -21,6 +21,8 @@ const SCENARIOS = [
   'broadcast-cloudevents', 'broadcast-eventmeshmessage',
   'rr-cloudevents', 'rr-eventmeshmessage',
 ];
+/** gRPC scenarios (spec G*), run against the gRPC port (GrpcScenarios.java). */
+const GRPC_SCENARIOS = ['grpc-pubsub-cloudevents', 'grpc-pubsub-eventmeshmessage', 'grpc-rr-cloudevents', 'grpc-webhook-cloudevents'];
 
 /** EventMesh HTTP (spec H9, H13–H15, H40) scenarios: dev.evmesh.compat.HttpMain against the HTTP port. */
 const HTTP_SCENARIOS = ['http-pubsub-cloudevents', 'http-pubsub-eventmeshmessage'];
@@ -48,7 +50,7 @@ before(async () => {
   classpath = [join(project, 'target', 'eventmesh-java-compat-0.1.0.jar'), ...readdirSync(lib).map((f) => join(lib, f))].join(':');
   broker = await startBroker(loadConfig({
     // A short ack timeout: the pub/sub scenarios check that the SDK's acks stop redelivery.
-    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 1000 },
+    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 1000 },
   }), { log: () => {} });
 });
 
@@ -56,9 +58,10 @@ after(async () => {
   await broker?.stop();
 });
 
-for (const scenario of SCENARIOS) {
+for (const scenario of [...SCENARIOS, ...GRPC_SCENARIOS]) {
   test(`Java SDK 1.10.0 against evmesh: ${scenario}`, { skip, timeout: 90_000 }, async (t) => {
-    const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.Main', '127.0.0.1', String(broker!.ports.tcp), scenario], { timeoutMs: 60_000 });
+    const port = scenario.startsWith('grpc-') ? broker!.ports.grpc : broker!.ports.tcp;
+    const res = await run('java', ['-cp', classpath, 'dev.evmesh.compat.Main', '127.0.0.1', String(port), scenario], { timeoutMs: 60_000 });
     const checks = res.out.split('\n').filter((l) => /^(ok|FAIL|RESULT)/.test(l));
     for (const line of checks) t.diagnostic(line);
     assert.equal(res.code, 0, `scenario ${scenario} failed:\n${res.out}`);

@@ -33,7 +33,7 @@ describe('broker: ports', () => {
     await new Promise<void>((r) => holder.listen({ host: '127.0.0.1', port: 0 }, r));
     const port = (holder.address() as AddressInfo).port;
     try {
-      const config = loadConfig({ flags: { shards: 1, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': port, 'ports.http': 0 } });
+      const config = loadConfig({ flags: { shards: 1, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': port, 'ports.http': 0, 'ports.grpc': 0 } });
       await assert.rejects(startBroker(config), (err: Error & { code?: string }) => err.code === 'EVM_UNAVAILABLE' && /EADDRINUSE/.test(err.message) && err.message.includes(String(port)));
     } finally {
       holder.close();
@@ -48,7 +48,7 @@ describe('broker: 2 shards, embedded log', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'evmesh-broker-'));
-    const config = loadConfig({ flags: { shards: 2, dataDir: dir, 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'delivery.ackTimeoutMs': 300, 'delivery.maxAttempts': 2, 'topics.defaultPartitions': 4 } });
+    const config = loadConfig({ flags: { shards: 2, dataDir: dir, 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'delivery.ackTimeoutMs': 300, 'delivery.maxAttempts': 2, 'topics.defaultPartitions': 4 } });
     broker = await startBroker(config, { plugins: [{ url: crashPlugin, options: { markerDir: dir } }], log: (l) => logs.push(l) });
   });
   after(async () => {

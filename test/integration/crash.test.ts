@@ -22,7 +22,7 @@ describe('crash: kill -9 under load with fsync=always', () => {
     let alive: BrokerProcess | undefined;
     try {
       for (let round = 0; round < 3; round++) {
-        const broker = await startBrokerProcess(['--shards', '2', '--data-dir', dir, '--fsync', 'always', '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0'], { EVMESH_TOPICS_DEFAULT_PARTITIONS: '4' });
+        const broker = await startBrokerProcess(['--shards', '2', '--data-dir', dir, '--fsync', 'always', '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0', '--grpc-port', '0'], { EVMESH_TOPICS_DEFAULT_PARTITIONS: '4' });
         const port = broker.ports.admin!;
         alive = broker;
         let killed = false;

@@ -25,7 +25,7 @@ describe('kafka broker stopped and restarted under publish load', () => {
     brokers = kafkaUp(PORT);
     const config = loadConfig({
       flags: {
-        shards: 1, storage: 'kafka', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0,
+        shards: 1, storage: 'kafka', host: '127.0.0.1', 'ports.admin': 0, 'ports.grpc': 0, 'ports.http': 0, 'ports.tcp': 0, 'ports.metrics': 0,
         'kafka.brokers': brokers, 'kafka.prefix': prefix, 'kafka.lingerMs': 1,
         'kafka.deliveryTimeoutMs': DELIVERY_TIMEOUT_MS, 'kafka.requestTimeoutMs': 2000,
       },

@@ -43,7 +43,7 @@ describe('broker: storage kafka, 2 shards', () => {
   before(async () => {
     const config = loadConfig({
       flags: {
-        shards: 2, storage: 'kafka', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0, 'topics.defaultPartitions': 4,
+        shards: 2, storage: 'kafka', host: '127.0.0.1', 'ports.admin': 0, 'ports.grpc': 0, 'ports.http': 0, 'ports.tcp': 0, 'ports.metrics': 0, 'topics.defaultPartitions': 4,
         'kafka.brokers': brokers, 'kafka.prefix': prefix, 'kafka.lingerMs': 1, 'kafka.refreshMs': 100,
       },
     });
@@ -153,7 +153,7 @@ describe('broker: storage kafka, 2 shards', () => {
 describe('evmesh start --storage kafka --kafka-brokers', () => {
   it('starts the CLI on Kafka; the admin API reports storage kafka and publishes land in Kafka', async () => {
     const prefix = uniquePrefix('cli');
-    const p = await startBrokerProcess(['--storage', 'kafka', '--kafka-brokers', brokers, '--shards', '1', '--host', '127.0.0.1', '--tcp-port', '0', '--admin-port', '0', '--metrics-port', '0'], { EVMESH_KAFKA_PREFIX: prefix });
+    const p = await startBrokerProcess(['--storage', 'kafka', '--kafka-brokers', brokers, '--shards', '1', '--host', '127.0.0.1', '--tcp-port', '0', '--admin-port', '0', '--grpc-port', '0', '--http-port', '0', '--metrics-port', '0'], { EVMESH_KAFKA_PREFIX: prefix });
     try {
       assert.equal((await httpJson(p.ports.admin!, 'GET', '/status')).body.storage, 'kafka');
       const c = await EvmeshClient.connect({ host: '127.0.0.1', port: p.ports.tcp!, reconnect: false });

@@ -14,7 +14,7 @@ describe('graceful shutdown (SIGTERM / SIGINT)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'evmesh-stop-'));
     const started: BrokerProcess[] = [];
     try {
-      const args = ['--shards', '2', '--data-dir', dir, '--fsync', 'never', '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0'];
+      const args = ['--shards', '2', '--data-dir', dir, '--fsync', 'never', '--admin-port', '0', '--metrics-port', '0', '--tcp-port', '0', '--http-port', '0', '--grpc-port', '0'];
       const b1 = await startBrokerProcess(args);
       started.push(b1);
       const port = b1.ports.admin!;

@@ -32,7 +32,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'evmesh-metrics-'));
   broker = await startBroker(loadConfig({
     flags: {
-      shards: 2, dataDir: dir, host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0,
+      shards: 2, dataDir: dir, host: '127.0.0.1', 'ports.admin': 0, 'ports.grpc': 0, 'ports.http': 0, 'ports.tcp': 0, 'ports.metrics': 0,
       'metrics.tcpTpsWindowMs': 200, 'delivery.ackTimeoutMs': 200, 'delivery.maxAttempts': 2, 'topics.defaultPartitions': 4,
     },
   }), { log: () => {} });

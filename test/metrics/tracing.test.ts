@@ -37,7 +37,7 @@ test('M30: traceparent crosses EventMesh TCP and binary publish → store → de
   const otlpPort = await c.listen();
   const broker = await startBroker(loadConfig({
     flags: {
-      shards: 2, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0,
+      shards: 2, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.grpc': 0, 'ports.http': 0, 'ports.tcp': 0, 'ports.metrics': 0,
       'tracing.exporter': 'otlp', 'tracing.otlpUrl': `http://127.0.0.1:${otlpPort}/v1/traces`, 'tracing.exportIntervalMs': 100,
     },
   }), { log: () => {} });
@@ -78,7 +78,7 @@ test('M30: traceparent crosses EventMesh TCP and binary publish → store → de
 });
 
 test('M30: tracing is off by default and then adds no traceparent', async () => {
-  const config = loadConfig({ flags: { shards: 1, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.metrics': 0 } });
+  const config = loadConfig({ flags: { shards: 1, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.grpc': 0, 'ports.http': 0, 'ports.tcp': 0, 'ports.metrics': 0 } });
   assert.equal(config.tracing.exporter, 'none');
   const broker = await startBroker(config, { log: () => {} });
   try {

@@ -16,7 +16,7 @@ let port: number;
 
 before(async () => {
   broker = await startBroker(loadConfig({
-    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'binary.idleTimeoutMs': 1500, 'limits.maxFrameBytes': 65536 },
+    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'binary.idleTimeoutMs': 1500, 'limits.maxFrameBytes': 65536 },
   }));
   port = broker.ports.tcp!;
 });
@@ -246,7 +246,7 @@ test('client structures agreed in HELLO are used both ways', async () => {
 });
 
 test('drain: a connected client gets GOODBYE after in-flight work and the connection closes', async () => {
-  const b = await startBroker(loadConfig({ flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0 } }));
+  const b = await startBroker(loadConfig({ flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0 } }));
   const c = await RawClient.hello(b.ports.tcp!);
   c.send(F.PUBLISH, { id: 1, topic: 'd', events: [ev('1')] }, [undefined]);
   const stopped = b.stop();

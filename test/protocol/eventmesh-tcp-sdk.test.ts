@@ -35,7 +35,7 @@ function collector(count: number) {
 
 before(async () => {
   broker = await startBroker(loadConfig({
-    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 300 },
+    flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1', 'delivery.ackTimeoutMs': 300 },
   }), { log: () => {} });
 });
 

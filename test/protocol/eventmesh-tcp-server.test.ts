@@ -48,7 +48,7 @@ async function stillServing(): Promise<void> {
 before(async () => {
   broker = await startBroker(loadConfig({
     flags: {
-      shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, host: '127.0.0.1',
+      shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, host: '127.0.0.1',
       'delivery.ackTimeoutMs': 400, 'delivery.maxAttempts': 3, 'tcp.idleTimeoutMs': 3000, 'topics.defaultPartitions': 4,
     },
   }), { log: () => {} });

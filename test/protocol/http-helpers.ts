@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 
 export async function httpBroker(flags: Record<string, unknown> = {}): Promise<RunningBroker> {
   return startBroker(loadConfig({
-    flags: { shards: 2, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, ...flags },
+    flags: { shards: 2, storage: 'memory', host: '127.0.0.1', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, ...flags },
   }));
 }
 

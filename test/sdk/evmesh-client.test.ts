@@ -10,7 +10,7 @@ let port: number;
 const clients: EvmeshClient[] = [];
 
 const brokerConfig = (tcp = 0) => loadConfig({
-  flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': tcp, 'ports.http': 0, 'delivery.ackTimeoutMs': 300 },
+  flags: { shards: 2, storage: 'memory', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': tcp, 'ports.http': 0, 'ports.grpc': 0, 'delivery.ackTimeoutMs': 300 },
 });
 
 before(async () => {

@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Usage: {@code Main <host> <port> <scenario>} with scenario one of
  * pubsub-cloudevents, pubsub-eventmeshmessage, broadcast-cloudevents, broadcast-eventmeshmessage,
- * rr-cloudevents, rr-eventmeshmessage.
+ * rr-cloudevents, rr-eventmeshmessage, or grpc-&lt;scenario&gt; (GrpcScenarios, against the gRPC port).
  */
 public final class Main {
     private static final long TIMEOUT_MS = 10_000;
@@ -71,6 +71,9 @@ public final class Main {
                 case "rr":
                     requestReply(host, port, topic, codec);
                     break;
+                case "grpc":
+                    GrpcScenarios.run(host, port, parts[1], topic);
+                    break;
                 default:
                     throw new IllegalArgumentException("unknown scenario " + scenario);
             }
@@ -88,6 +91,11 @@ public final class Main {
         }
         System.out.println(failures == 0 ? "RESULT " + scenario + ": PASS" : "RESULT " + scenario + ": FAIL (" + failures + ")");
         System.exit(failures == 0 ? 0 : 1);
+    }
+
+    /** Closed at the end of the run. */
+    static void track(AutoCloseable c) {
+        CLIENTS.add(c);
     }
 
     static void check(boolean ok, String what) {
