@@ -9,6 +9,7 @@ import type { Client, Delivery, GroupMode } from '../../core/types.js';
 import type { WebhookOptions } from '../webhook/pusher.js';
 import { subscribeWebhook } from '../webhook/subscribe.js';
 import type { SubscriptionType } from './checks.js';
+import { cellOf, grpcMetrics } from './metrics.js';
 
 export interface ClientInfo {
   readonly env: string;
@@ -55,6 +56,13 @@ export interface ClientView {
   readonly lastUpTime: number;
 }
 
+/** M5 for a gRPC webhook subscriber: every push attempt is a message EventMesh→client, each
+ *  accepted one an event delivered from storage. */
+function webhookPushMetrics(ip: string): (ok: boolean) => void {
+  const cell = cellOf(ip === '' ? undefined : ip);
+  return (ok) => { cell.toClient++; if (ok) cell.fromMq++; };
+}
+
 export function recordKey(info: ClientInfo, topic: string, mode: GroupMode, url: string | undefined): string {
   // G16: webhook clients are deduplicated by (topic, url, mode), stream clients by (topic, ip, pid, mode).
   return [info.group, topic, mode, url === undefined ? `s\0${info.ip}\0${info.pid}` : `w\0${url}`].join('\0');
@@ -78,13 +86,18 @@ export class ClientRegistry {
     }
     const record: ClientRecord = { key, info, topic, mode, type, url, sink, lastUpTime: this.now(), subscription: undefined, closed: false };
     this.records.set(key, record);
+    // M8 sub-topic gauge: one per record while it exists (remove() or the failure below undo it).
+    grpcMetrics.subscribed(topic);
     try {
       record.subscription = url === undefined
         ? await this.client.subscribe({ topic, group: info.group, mode }, (d) => { if (!record.closed) record.sink.deliver?.(record, d); })
         // G26 pushes in upstream's EventMesh webhook form (code 105, form body; docs/grpc.md).
-        : await subscribeWebhook(this.client, { topic, group: info.group, mode, url, format: 'eventmesh', sync: type === 'SYNC', maxInflight: this.webhook.maxInflight }, this.webhook.options);
+        : await subscribeWebhook(this.client, {
+          topic, group: info.group, mode, url, format: 'eventmesh', sync: type === 'SYNC', maxInflight: this.webhook.maxInflight, onPush: webhookPushMetrics(info.ip),
+        }, this.webhook.options);
     } catch (err) {
       if (this.records.get(key) === record) this.records.delete(key);
+      if (!record.closed) grpcMetrics.unsubscribed(topic);
       record.closed = true;
       throw err;
     }
@@ -96,6 +109,7 @@ export class ClientRegistry {
   async remove(record: ClientRecord): Promise<void> {
     if (record.closed) return;
     record.closed = true;
+    grpcMetrics.unsubscribed(record.topic);
     if (this.records.get(record.key) === record) this.records.delete(record.key);
     record.sink.removed(record);
     await record.subscription?.close().catch(() => {});

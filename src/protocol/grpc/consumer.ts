@@ -6,6 +6,7 @@ import { ceInteger, ceString, type PbCloudEvent } from './cloudevent.js';
 import { headerProblem, parseHeartbeatItems, parseItems } from './checks.js';
 import type { ClientRegistry, Sink } from './clients.js';
 import { answer, badMessageError, isBad, type GrpcContext } from './context.js';
+import { cellOfEvent } from './metrics.js';
 import { detail, plain } from './status.js';
 import { clientInfo, ConsumerStream } from './stream.js';
 
@@ -105,8 +106,15 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
     answer(call, cb, plain('SUCCESS', 'heartbeat success'));
   };
 
+  /** M5: a (un)subscribe call counts one message in and its answer one out, in its client's cell. */
+  const metered = (handler: Unary): Unary => (call, cb) => {
+    const cell = cellOfEvent(isBad(call.request) ? undefined : call.request);
+    cell.fromClient++;
+    handler(call, (...a: Parameters<typeof cb>) => { cell.toClient++; cb(...a); });
+  };
+
   return {
-    consumer: { subscribe, subscribeStream, unsubscribe } as unknown as UntypedServiceImplementation,
+    consumer: { subscribe: metered(subscribe), subscribeStream, unsubscribe: metered(unsubscribe) } as unknown as UntypedServiceImplementation,
     heartbeat: { heartbeat } as unknown as UntypedServiceImplementation,
   };
 }

@@ -11,6 +11,7 @@ import { reusePortSupported } from '../../native.js';
 import { ClientRegistry } from './clients.js';
 import { consumerServices } from './consumer.js';
 import type { GrpcContext } from './context.js';
+import { grpcMetrics } from './metrics.js';
 import { publisherService } from './publisher.js';
 import { service } from './proto.js';
 import type { ConsumerStream } from './stream.js';
@@ -44,10 +45,13 @@ const plugin: ShardPlugin = {
     const listener: NetServer = createServer((socket) => {
       socket.setNoDelay(true);
       sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
+      // One socket is one HTTP/2 session (M8 connections; evmesh_connections{protocol="grpc"}).
+      grpcMetrics.connected(1);
+      socket.once('close', () => { sockets.delete(socket); grpcMetrics.connected(-1); });
       injector.injectConnection(socket);
     });
     const port = await listenShared(listener, { host: c.host, port: c.ports.grpc });
+    grpcMetrics.bind(c.host, port);
     // G18: subscriptions not refreshed by a heartbeat are removed.
     const sweeper = setInterval(() => { void registry.expire(c.grpc.clientExpiryMs); }, c.grpc.sweepIntervalMs);
     sweeper.unref();

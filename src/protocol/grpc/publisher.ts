@@ -1,16 +1,44 @@
 // PublisherService (spec G10–G12): publish, requestReply, batchPublish, and the one-way calls
 // upstream leaves UNIMPLEMENTED (G3), served here as publish/batchPublish answered with Empty.
 // Every publish goes through core's Client (routed to the owning shards); answers are sent after
-// the storage append was acknowledged (upstream answers batchPublish at once, G12).
-import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+// the storage append was acknowledged (upstream answers batchPublish at once, G12). Metrics (M5,
+// M8): each call counts client→EventMesh (a batch its event count), every answer
+// EventMesh→client, acknowledged events EventMesh→storage, replies storage→EventMesh; each
+// publish call its handling time.
+import type { Metadata, sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { EvmeshError, toEvmeshError } from '../../errors.js';
 import type { MeshEvent } from '../../core/types.js';
 import { ceString, fromMeshEvent, toMeshEvent, type PbCloudEvent, type PbCloudEventBatch } from './cloudevent.js';
 import { dataProblem, headerProblem } from './checks.js';
 import { answer, badMessageError, isBad, statusError, type GrpcContext } from './context.js';
+import type { TrafficCell } from '../../metrics/traffic.js';
+import { cellOfEvent, grpcMetrics, traced } from './metrics.js';
 import { detail, echo, plain, type Status } from './status.js';
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => void;
+type MeteredUnary<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>, cell: TrafficCell) => void;
+
+/** M5/M8 around a unary call: the request counts `n` client→EventMesh messages in its client's
+ *  cell, the answer (whatever it is) one EventMesh→client message; publish calls also record
+ *  their handling time. The handler adds what reached storage. */
+function metered<Req, Res>(of: (req: Req) => { cell: TrafficCell; n: number }, publish: boolean, handler: MeteredUnary<Req, Res>): Unary<Req, Res> {
+  return (call, cb) => {
+    const t0 = performance.now();
+    const { cell, n } = of(call.request);
+    cell.fromClient += n;
+    handler(call, (...a: Parameters<sendUnaryData<Res>>) => {
+      cell.toClient++;
+      if (publish) grpcMetrics.publishHandled(performance.now() - t0);
+      cb(...a);
+    }, cell);
+  };
+}
+
+const single = (req: PbCloudEvent): { cell: TrafficCell; n: number } => ({ cell: cellOfEvent(isBad(req) ? undefined : req), n: 1 });
+const batch = (req: PbCloudEventBatch): { cell: TrafficCell; n: number } => {
+  const events = isBad(req) ? [] : req.events ?? [];
+  return { cell: cellOfEvent(events[0]), n: Math.max(1, events.length) };
+};
 
 /** Which G30 status a failed publish gets (G10: storage/convert failure → 14). */
 function publishStatus(err: EvmeshError, otherwise: Status): Status {
@@ -19,14 +47,15 @@ function publishStatus(err: EvmeshError, otherwise: Status): Status {
   return otherwise;
 }
 
-/** G9 checks + conversion of one event; the error names G30's status. */
-function checked(ev: PbCloudEvent): { topic: string; event: MeshEvent } | { status: Status; err: EvmeshError } {
+/** G9 checks + conversion of one event (with the call's trace context, M30); the error names
+ *  G30's status. */
+function checked(ev: PbCloudEvent, md: Metadata): { topic: string; event: MeshEvent } | { status: Status; err: EvmeshError } {
   const h = headerProblem(ev);
   if (h !== undefined) return { status: 'PROTOCOL_HEADER_ERR', err: new EvmeshError('EVM_BAD_REQUEST', h) };
   const d = dataProblem(ev);
   if (d !== undefined) return { status: 'PROTOCOL_BODY_ERR', err: new EvmeshError('EVM_BAD_REQUEST', d) };
   try {
-    return { topic: ceString(ev, 'subject')!, event: toMeshEvent(ev) };
+    return { topic: ceString(ev, 'subject')!, event: traced(md, toMeshEvent(ev)) };
   } catch (err) {
     return { status: 'SEND_ASYNC_MSG_ERR', err: toEvmeshError(err) };
   }
@@ -41,23 +70,23 @@ function ttlOf(ev: PbCloudEvent): number | undefined {
 }
 
 export function publisherService(ctx: GrpcContext): UntypedServiceImplementation {
-  const publish: Unary<PbCloudEvent, PbCloudEvent> = (call, cb) => {
+  const publish: MeteredUnary<PbCloudEvent, PbCloudEvent> = (call, cb, cell) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
-    const c = checked(req);
+    const c = checked(req, call.metadata);
     if ('err' in c) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
     ctx.client.publish(c.topic, c.event).then(
-      (r) => answer(call, cb, plain('SUCCESS', `SendResult[topic=${r.topic}, messageId=${r.partition}-${r.offset}]`)),
+      (r) => { cell.toMq++; answer(call, cb, plain('SUCCESS', `SendResult[topic=${r.topic}, messageId=${r.partition}-${r.offset}]`)); },
       (err) => { const e = toEvmeshError(err); answer(call, cb, plain(publishStatus(e, 'SEND_ASYNC_MSG_ERR'), detail(e)), e.code); },
     );
   };
 
-  const requestReply: Unary<PbCloudEvent, PbCloudEvent> = (call, cb) => {
+  const requestReply: MeteredUnary<PbCloudEvent, PbCloudEvent> = (call, cb, cell) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
-    const c = checked(req);
+    const c = checked(req, call.metadata);
     if ('err' in c) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
     const ttl = ttlOf(req);
     if (ttl === undefined) {
@@ -65,21 +94,22 @@ export function publisherService(ctx: GrpcContext): UntypedServiceImplementation
       return answer(call, cb, plain('PROTOCOL_BODY_ERR', detail(e)), e.code);
     }
     // G11: the answer is the reply event itself; a failure or timeout is an echo with 22.
+    // M5: the request reached storage when it was answered or timed out; the reply came from it.
     ctx.client.request(c.topic, c.event, ttl).then(
-      (reply) => answer(call, cb, fromMeshEvent(reply)),
-      (err) => { const e = toEvmeshError(err); answer(call, cb, echo(req, 'REQUEST_REPLY_MSG_ERR', detail(e)), e.code); },
+      (reply) => { cell.toMq++; cell.fromMq++; answer(call, cb, fromMeshEvent(reply)); },
+      (err) => { const e = toEvmeshError(err); if (e.code === 'EVM_TIMEOUT') cell.toMq++; answer(call, cb, echo(req, 'REQUEST_REPLY_MSG_ERR', detail(e)), e.code); },
     );
   };
 
   /** G12 checks of a whole batch; the events grouped by topic in input order. */
-  function checkedBatch(req: PbCloudEventBatch): Map<string, MeshEvent[]> | { status: Status; err: EvmeshError } {
+  function checkedBatch(req: PbCloudEventBatch, md: Metadata): Map<string, MeshEvent[]> | { status: Status; err: EvmeshError } {
     const events = req.events ?? [];
     if (events.length === 0) return { status: 'PROTOCOL_BODY_ERR', err: new EvmeshError('EVM_BAD_REQUEST', 'the batch has no events (G12)') };
     const max = ctx.config.limits.maxBatchEvents;
     if (events.length > max) return { status: 'BATCH_PUBLISH_ERR', err: new EvmeshError('EVM_TOO_LARGE', `the batch has ${events.length} events, more than limits.maxBatchEvents (${max})`) };
     const byTopic = new Map<string, MeshEvent[]>();
     for (let i = 0; i < events.length; i++) {
-      const c = checked(events[i]!);
+      const c = checked(events[i]!, md);
       if ('err' in c) return { status: c.status === 'SEND_ASYNC_MSG_ERR' ? 'BATCH_PUBLISH_ERR' : c.status, err: new EvmeshError(c.err.code, `event ${i}: ${c.err.message}`, c.err.props) };
       let list = byTopic.get(c.topic);
       if (list === undefined) byTopic.set(c.topic, (list = []));
@@ -92,37 +122,40 @@ export function publisherService(ctx: GrpcContext): UntypedServiceImplementation
   const publishAll = (byTopic: Map<string, MeshEvent[]>): Promise<unknown> =>
     Promise.all([...byTopic].map(([topic, events]) => ctx.client.publishBatch(topic, events)));
 
-  const batchPublish: Unary<PbCloudEventBatch, PbCloudEvent> = (call, cb) => {
+  const batchPublish: MeteredUnary<PbCloudEventBatch, PbCloudEvent> = (call, cb, cell) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
-    const c = checkedBatch(req);
+    const c = checkedBatch(req, call.metadata);
     if (!(c instanceof Map)) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
     publishAll(c).then(
-      () => answer(call, cb, plain('SUCCESS', 'batch publish success')),
+      () => { cell.toMq += req.events!.length; answer(call, cb, plain('SUCCESS', 'batch publish success')); },
       (err) => { const e = toEvmeshError(err); answer(call, cb, plain(publishStatus(e, 'BATCH_PUBLISH_ERR'), detail(e)), e.code); },
     );
   };
 
   // The one-way calls have no answer message: errors are gRPC statuses (INVALID_ARGUMENT for
   // bad input) with the catalog code in the details and the `evmesh-code` trailer.
-  const publishOneWay: Unary<PbCloudEvent, object> = (call, cb) => {
+  const publishOneWay: MeteredUnary<PbCloudEvent, object> = (call, cb, cell) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     if (ctx.draining) return cb(statusError(stopping()));
-    const c = checked(req);
+    const c = checked(req, call.metadata);
     if ('err' in c) return cb(statusError(c.err));
-    ctx.client.publish(c.topic, c.event).then(() => cb(null, {}), (err) => cb(statusError(toEvmeshError(err))));
+    ctx.client.publish(c.topic, c.event).then(() => { cell.toMq++; cb(null, {}); }, (err) => cb(statusError(toEvmeshError(err))));
   };
 
-  const batchPublishOneWay: Unary<PbCloudEventBatch, object> = (call, cb) => {
+  const batchPublishOneWay: MeteredUnary<PbCloudEventBatch, object> = (call, cb, cell) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
     if (ctx.draining) return cb(statusError(stopping()));
-    const c = checkedBatch(req);
+    const c = checkedBatch(req, call.metadata);
     if (!(c instanceof Map)) return cb(statusError(c.err));
-    publishAll(c).then(() => cb(null, {}), (err) => cb(statusError(toEvmeshError(err))));
+    publishAll(c).then(() => { cell.toMq += req.events!.length; cb(null, {}); }, (err) => cb(statusError(toEvmeshError(err))));
   };
 
-  return { publish, requestReply, publishOneWay, batchPublish, batchPublishOneWay } as unknown as UntypedServiceImplementation;
+  return {
+    publish: metered(single, true, publish), requestReply: metered(single, false, requestReply), publishOneWay: metered(single, true, publishOneWay),
+    batchPublish: metered(batch, true, batchPublish), batchPublishOneWay: metered(batch, true, batchPublishOneWay),
+  } as unknown as UntypedServiceImplementation;
 }

@@ -17,6 +17,8 @@ import { ceString, fromMeshEvent, toMeshEvent, type PbCloudEvent } from './cloud
 import { dataProblem, headerProblem, parseItems } from './checks.js';
 import type { ClientInfo, ClientRecord, ClientRegistry, Sink } from './clients.js';
 import { badMessageError, isBad, statusError, type GrpcContext } from './context.js';
+import type { TrafficCell } from '../../metrics/traffic.js';
+import { cellOf, cellOfEvent } from './metrics.js';
 import { detail, echo, plain } from './status.js';
 
 export const SUB_MESSAGE_TYPE = 'submessagetype';
@@ -72,6 +74,8 @@ export class ConsumerStream implements Sink {
   /** Subscription/reply messages waiting in `control`; past MAX_PENDING_CONTROL the call is not
    *  read (HTTP/2 flow control then holds the client back). */
   private pendingControl = 0;
+  /** M5 cell of this stream's client: the `ip` of its first message (M4). */
+  private cell: TrafficCell | undefined;
 
   constructor(private readonly call: Call, private readonly ctx: GrpcContext, private readonly registry: ClientRegistry, private readonly onClosed: (s: ConsumerStream) => void) {
     call.on('data', (m: PbCloudEvent) => this.onMessage(m));
@@ -107,7 +111,9 @@ export class ConsumerStream implements Sink {
 
   private onMessage(m: PbCloudEvent): void {
     if (this.closed) return;
-    if (isBad(m)) { this.fail(badMessageError(m)); return; }
+    if (isBad(m)) { cellOf(undefined).fromClient++; this.fail(badMessageError(m)); return; }
+    // M5: every stream message counts client→EventMesh (subscriptions, replies, acks).
+    (this.cell ??= cellOfEvent(m)).fromClient++;
     const sub = ceString(m, SUB_MESSAGE_TYPE);
     if (sub === SUBSCRIPTION_ACK) return this.ack(m);
     if (++this.pendingControl === MAX_PENDING_CONTROL) this.call.pause();
@@ -183,6 +189,7 @@ export class ConsumerStream implements Sink {
       };
       this.requests.delete(correlationId);
       await this.ctx.client.reply(request, reply);
+      this.meter().toMq++;
     } catch (err) {
       this.send(echo(m, 'REPLY_MSG_ERR', detail(toEvmeshError(err))));
       this.complete();
@@ -208,8 +215,15 @@ export class ConsumerStream implements Sink {
       } else {
         ok = this.call.write(pb, (err: Error | null | undefined) => { if (!err) delivery.ack(); });
       }
+      const c = this.meter();
+      c.toClient++;
+      c.fromMq++;
       if (!ok) this.writable = false;
     }
+  }
+
+  private meter(): TrafficCell {
+    return this.cell ?? cellOf(undefined);
   }
 
   /** Requests pushed to SYNC subscriptions, so that the reply acks them (client ack mode). A
@@ -221,7 +235,7 @@ export class ConsumerStream implements Sink {
   }
 
   private send(pb: PbCloudEvent): void {
-    if (!this.closed && this.call.writable) this.call.write(pb);
+    if (!this.closed && this.call.writable) { this.meter().toClient++; this.call.write(pb); }
   }
 
   // ---- ending ----

@@ -13,7 +13,7 @@ import { checkIdentity, messageEvent, type MessageFields } from './eventmesh-eve
 import { bareStatus, codeError, codeReply } from './eventmesh-response.js';
 import type { Exchange } from './exchange.js';
 import { batchDiscarded, decoded, timedBatch, timedReply, timedSend } from './metrics.js';
-import { traceFromHeaders } from './trace.js';
+import { traceFromHeaders } from '../trace-context.js';
 import { publishDelete, publishPut, type SubscriptionSpec } from './registry.js';
 
 type Form = URLSearchParams;

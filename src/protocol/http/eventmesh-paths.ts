@@ -9,7 +9,7 @@ import { subscribeItems, unsubscribeTopics, identity, webhookUrl } from './event
 import { pathError, pathReply } from './eventmesh-response.js';
 import type { Exchange } from './exchange.js';
 import { decoded, timedSend } from './metrics.js';
-import { traceFromHeaders } from './trace.js';
+import { traceFromHeaders } from '../trace-context.js';
 
 const DEFAULT_TOPIC = 'TEST-HTTP-TOPIC';
 type Fields = Record<string, unknown>;

@@ -17,6 +17,8 @@ import type { WebhookFormat } from '../webhook/push-request.js';
 import { subscribeWebhook, type WebhookSubscription } from '../webhook/subscribe.js';
 
 export const REGISTRY_TOPIC = '__evmesh.subscriptions';
+/** M6: every webhook push attempt of an HTTP subscription, retries included. */
+const httpPush = (ok: boolean, ms: number): void => threadMetrics.http.pushMessage(ok, ms);
 const PUT = 'evmesh.subscription.put';
 const DELETE = 'evmesh.subscription.delete';
 
@@ -139,7 +141,7 @@ export class ShardRegistry extends RegistryReader {
   protected override async started(spec: SubscriptionSpec): Promise<void> {
     if (this.running.has(spec.id) || !this.runsHere(spec)) return;
     try {
-      const sub = await subscribeWebhook(this.client, { ...spec, maxInflight: this.maxInflight }, this.webhook);
+      const sub = await subscribeWebhook(this.client, { ...spec, maxInflight: this.maxInflight, onPush: httpPush }, this.webhook);
       this.running.set(spec.id, sub);
       if (this.home(spec)) { this.counted.set(spec.id, spec.topic); threadMetrics.presence.subscribed('http', spec.topic, 1); }
     } catch (err) {

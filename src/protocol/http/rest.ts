@@ -14,7 +14,7 @@ import { modeOf, parseCloudEvents, STRUCTURED_TYPE, BATCH_TYPE } from './cloudev
 import type { HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { batchDiscarded, decoded, timedBatch, timedSend } from './metrics.js';
-import { traceFromHeaders } from './trace.js';
+import { traceFromHeaders } from '../trace-context.js';
 import { publishDelete, publishPut, type SubscriptionSpec } from './registry.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -10,7 +10,6 @@
 import { deadLetterTopicName, DLQ_EXT } from '../../core/owner.js';
 import { withAttributes } from '../../core/event.js';
 import type { Client, Delivery } from '../../core/types.js';
-import { threadMetrics } from '../../metrics/shard.js';
 import { Http1Pool } from './http1-pool.js';
 import { judge, pushMessage, type Verdict, type WebhookFormat } from './push-request.js';
 
@@ -34,6 +33,9 @@ export interface WebhookTarget {
   readonly group: string;
   /** EventMesh SYNC subscriptions push with code 106 (H40). */
   readonly sync?: boolean;
+  /** Every push attempt, retries included, and its round-trip: the subscribing protocol's
+   *  metrics (HTTP M6 push counters, gRPC M5 cells). */
+  readonly onPush?: (ok: boolean, latencyMs: number) => void;
 }
 
 export interface WebhookStats {
@@ -109,8 +111,8 @@ export class WebhookPusher {
     }
     const body = typeof msg.body === 'string' ? Buffer.from(msg.body) : msg.body;
     const t0 = performance.now();
-    // M6: every attempt, retries included, with its round-trip time.
-    const pushed = (verdict: Verdict): Verdict => { threadMetrics.http.pushMessage(verdict !== 'retry', performance.now() - t0); return verdict; };
+    const onPush = this.target.onPush;
+    const pushed = (verdict: Verdict): Verdict => { onPush?.(verdict !== 'retry', performance.now() - t0); return verdict; };
     // A header value that cannot be sent (e.g. a control character in a datacontenttype) fails
     // like a refused push, so such an event ends in the dead-letter topic.
     this.pool.post(msg.headers, body, this.o.timeoutMs).then(

@@ -16,6 +16,8 @@ export interface WebhookSubscribeOptions {
   readonly sync?: boolean;
   /** Core credit for this member: events queued or in flight to the webhook. */
   readonly maxInflight: number;
+  /** Each push attempt (pusher.ts WebhookTarget.onPush). */
+  readonly onPush?: (ok: boolean, latencyMs: number) => void;
 }
 
 export interface WebhookSubscription {
@@ -25,7 +27,7 @@ export interface WebhookSubscription {
 
 export async function subscribeWebhook(client: Client, s: WebhookSubscribeOptions, o: WebhookOptions): Promise<WebhookSubscription> {
   const url = validateWebhookUrl(s.url);
-  const pusher = new WebhookPusher(client, { url, format: s.format, group: s.group, ...(s.sync ? { sync: true } : {}) }, o);
+  const pusher = new WebhookPusher(client, { url, format: s.format, group: s.group, ...(s.sync ? { sync: true } : {}), ...(s.onPush ? { onPush: s.onPush } : {}) }, o);
   let sub;
   try {
     sub = await client.subscribe({
