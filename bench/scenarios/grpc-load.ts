@@ -3,7 +3,9 @@
 // (embedded log, fsync interval) and against the bare grpc-js service of grpc-bare-server.ts in
 // the same run (the ceiling). Requests are encoded once and sent with grpc-js's raw client calls
 // (identity serializers), so the load generator's own protobuf work does not cap the numbers;
-// answers are decoded to count failures (statuscode ≠ 0).
+// answers are decoded to count failures (statuscode ≠ 0). The broker's /metrics is scraped around
+// the batch and unary publish phases: its M5 eventmesh→mq counter must agree with the bench's
+// count of acknowledged events (every call has been answered when a phase ends).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,8 @@ import { claimPort } from '../../src/shard/reuseport.js';
 import { fromMeshEvent, type PbCloudEvent } from '../../src/protocol/grpc/cloudevent.js';
 import { service } from '../../src/protocol/grpc/proto.js';
 import { newHistogram, summarize, type LatencySummary } from '../lib/histogram.js';
-import type { ScenarioResult } from '../lib/report.js';
+import { disagreement, withScrape, type MetricsDelta } from '../lib/measure.js';
+import type { Row, ScenarioResult } from '../lib/report.js';
 
 const TOPIC = 'bench-grpc';
 const BATCH = 100;
@@ -161,29 +164,40 @@ async function withBare<T>(fn: (port: number) => Promise<T>): Promise<T> {
   }
 }
 
-async function withBroker<T>(fn: (port: number, broker: RunningBroker) => Promise<T>): Promise<T> {
+async function withBroker<T>(fn: (port: number, broker: RunningBroker, metricsUrl: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'evmesh-bench-grpc-'));
   const broker = await startBroker(loadConfig({
     flags: { shards: 2, dataDir: dir, host: '127.0.0.1', 'log.fsync': 'interval', 'ports.admin': 0, 'ports.metrics': 0, 'ports.tcp': 0, 'ports.http': 0, 'ports.grpc': 0, 'topics.defaultPartitions': 8 },
   }), { log: () => {} });
   try {
     await broker.client().createTopic(TOPIC, 8);
-    return await fn(broker.ports.grpc!, broker);
+    return await fn(broker.ports.grpc!, broker, `http://127.0.0.1:${broker.ports.metrics}/metrics`);
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The bench's acknowledged events vs the Δ of M5 eventmesh→mq over the phase. */
+function agreementRows(label: string, acked: number, m: MetricsDelta | undefined): Row[] {
+  if (m === undefined) return [];
+  return [
+    { metric: `${label}: /metrics eventmesh_general_eventmesh_mq_message_num Δ`, value: m.toStorage, unit: 'events' },
+    { metric: `${label}: bench vs /metrics disagreement`, value: disagreement(acked, m.toStorage), unit: 'ratio', target: { op: '<=', value: 0.01 } },
+  ];
+}
+
 export async function grpcScenario(durationMs: number): Promise<ScenarioResult> {
   // Each measurement right after its ceiling, so that the load of other processes on a shared
   // machine drifts as little as possible within a pair.
   const bareBatch = await withBare((port) => runBatchPublish(port, durationMs));
-  const batch = await withBroker((port) => runBatchPublish(port, durationMs));
+  const batchRun = await withBroker((port, _b, metricsUrl) => withScrape(metricsUrl, () => runBatchPublish(port, durationMs)));
+  const batch = batchRun.value;
   const bareStream = await withBare((port) => runStream(port, durationMs));
   const stream = await withBroker((port, broker) => runStream(port, durationMs, feeder(broker)));
   const bareUnary = await withBare((port) => runUnaryPublish(port, durationMs));
-  const unary = await withBroker((port) => runUnaryPublish(port, durationMs));
+  const unaryRun = await withBroker((port, _b, metricsUrl) => withScrape(metricsUrl, () => runUnaryPublish(port, durationMs)));
+  const unary = unaryRun.value;
   const bare = { batch: bareBatch, stream: bareStream, unary: bareUnary };
   return {
     scenario: 'grpc',
@@ -193,7 +207,9 @@ export async function grpcScenario(durationMs: number): Promise<ScenarioResult> 
       { metric: 'subscribeStream delivery', value: stream.eventsPerSec, unit: 'events/s', ceiling: bare.stream.eventsPerSec, target: { op: '>=', value: 80_000 } },
       { metric: `unary publish, ${UNARY_CLIENTS} clients`, value: unary.callsPerSec, unit: 'calls/s', ceiling: bare.unary.callsPerSec },
       { metric: `unary publish p99, ${UNARY_CLIENTS} clients`, value: unary.latency.p99Ms, unit: 'ms', ceiling: bare.unary.latency.p99Ms },
+      ...agreementRows('batchPublish', batch.events, batchRun.metrics),
+      ...agreementRows('unary publish', unary.calls, unaryRun.metrics),
     ],
-    details: { batch, stream, unary, bare },
+    details: { batch, stream, unary, bare, metrics: { batch: batchRun.metrics, unary: unaryRun.metrics }, metricsError: batchRun.metricsError ?? unaryRun.metricsError },
   };
 }
