@@ -4,26 +4,9 @@
 // with evmesh's publish span as parent; the spans reach a real OTLP/HTTP collector.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { MeshEvent } from '../../src/core/types.js';
 import { httpBroker, send, sink } from '../protocol/http-helpers.js';
-
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string }
-
-function collector() {
-  const spans: OtlpSpan[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return { spans, server, listen: () => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port))) };
-}
+import { collector } from '../helpers/otlp-collector.js';
 
 const PARENT = '00f067aa0ba902b7';
 const T_REST = '4bf92f3577b34da6a3ce929d0e0e4736';

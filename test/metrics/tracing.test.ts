@@ -4,29 +4,12 @@
 // real HTTP collector on 127.0.0.1. Tracing is off by default.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { MeshEvent } from '../../src/core/types.js';
 import { EventMeshTcpClient } from '../../src/sdk/eventmesh-tcp.js';
 import { EvmeshClient } from '../../src/sdk/index.js';
-
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string }
-
-function collector() {
-  const spans: OtlpSpan[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return { spans, server, listen: () => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port))) };
-}
+import { collector } from '../helpers/otlp-collector.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACE2 = '0af7651916cd43dd8448eb211c80319c';
