@@ -74,6 +74,9 @@ public final class Main {
                 case "grpc":
                     GrpcScenarios.run(host, port, parts[1], topic);
                     break;
+                case "http":
+                    HttpScenarios.run(host, port, parts[1], topic);
+                    break;
                 default:
                     throw new IllegalArgumentException("unknown scenario " + scenario);
             }

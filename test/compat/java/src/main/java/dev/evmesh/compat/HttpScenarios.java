@@ -1,5 +1,7 @@
 package dev.evmesh.compat;
 
+import static dev.evmesh.compat.Main.check;
+
 import io.cloudevents.CloudEvent;
 import io.cloudevents.core.builder.CloudEventBuilder;
 
@@ -32,8 +34,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * EventMesh HTTP scenarios (spec H9, H10, H13, H15, H40) of the Apache EventMesh Java SDK
  * (eventmesh-sdk-java 1.10.0-release) against evmesh's HTTP port; exits 0 only when every check
- * passed. Usage: {@code HttpMain <host> <httpPort> <scenario>} with scenario one of
- * http-pubsub-cloudevents, http-pubsub-eventmeshmessage.
+ * passed. Run through {@link Main} ({@code Main <host> <httpPort> http-<kind>}) with kind one of
+ * pubsub-cloudevents, pubsub-eventmeshmessage.
  *
  * <p>The subscriber is the SDK's EventMeshHttpConsumer (subscribe, heartbeat, unsubscribe) with
  * a webhook served by the JDK's HttpServer, answering {"retCode":1} as the SDK examples do.
@@ -41,19 +43,11 @@ import java.util.concurrent.TimeUnit;
  * reply (Jackson finds no creator for SendMessageResponseBody.ReplyMessage), whatever the
  * server answers; evmesh's 101/301 are covered by test/protocol/http-eventmesh.test.ts.
  */
-public final class HttpMain {
+public final class HttpScenarios {
     private static final int EVENTS = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static int failures = 0;
 
-    private HttpMain() {
-    }
-
-    private static void check(boolean ok, String what) {
-        System.out.println((ok ? "ok " : "FAIL ") + what);
-        if (!ok) {
-            failures++;
-        }
+    private HttpScenarios() {
     }
 
     private static EventMeshHttpClientConfig config(String host, int port, String group) {
@@ -141,32 +135,16 @@ public final class HttpMain {
         }
     }
 
-    public static void main(String[] args) {
-        if (args.length != 3) {
-            System.err.println("usage: HttpMain <host> <httpPort> <scenario>");
-            System.exit(2);
+    static void run(String host, int port, String kind, String topic) throws Exception {
+        switch (kind) {
+            case "pubsub-cloudevents":
+                pubSub(host, port, topic, true);
+                break;
+            case "pubsub-eventmeshmessage":
+                pubSub(host, port, topic, false);
+                break;
+            default:
+                throw new IllegalArgumentException("unknown HTTP scenario " + kind);
         }
-        String host = args[0];
-        int port = Integer.parseInt(args[1]);
-        String scenario = args[2];
-        String topic = "java-compat-" + scenario + "-" + UUID.randomUUID().toString().substring(0, 8);
-        try {
-            switch (scenario) {
-                case "http-pubsub-cloudevents":
-                    pubSub(host, port, topic, true);
-                    break;
-                case "http-pubsub-eventmeshmessage":
-                    pubSub(host, port, topic, false);
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown scenario " + scenario);
-            }
-        } catch (Throwable t) {
-            failures++;
-            System.out.println("FAIL exception: " + t);
-            t.printStackTrace(System.out);
-        }
-        System.out.println("RESULT " + scenario + ": " + (failures == 0 ? "PASS" : "FAIL"));
-        System.exit(failures == 0 ? 0 : 1);
     }
 }
