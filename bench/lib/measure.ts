@@ -2,6 +2,7 @@
 // phase runs (an in-process broker shares this process with the load generator, so these are
 // broker + load generator), and the broker's /metrics scraped before and after, reported in
 // EventMesh's metric terms (spec M5) so that bench and metrics endpoint can be compared.
+import type { Row } from './report.js';
 import { fetchText, parseExposition, sum, type Sample } from './scrape.js';
 
 export interface Usage {
@@ -77,4 +78,23 @@ export async function withScrape<T>(metricsUrl: string | undefined, fn: () => Pr
 /** |bench − metrics| / bench: how far the endpoint's count is from the bench's own. */
 export function disagreement(bench: number, metrics: number): number {
   return bench === 0 ? (metrics === 0 ? 0 : 1) : Math.abs(bench - metrics) / bench;
+}
+
+/** CPU and RSS rows of a publish phase run in this process (broker + load generator). */
+export function publishUsageRows(usage: Usage): Row[] {
+  return [
+    { metric: 'CPU during publish (broker + load, this process)', value: usage.cpuCores, unit: 'cores' },
+    { metric: 'max RSS during publish (broker + load, this process)', value: usage.maxRssMiB, unit: 'MiB' },
+  ];
+}
+
+/** The M5 EventMesh → storage counter over a publish phase next to the bench's own count of acked
+ *  events (target: within 1 %); `tps` adds upstream's TPS view of the same delta. */
+export function storageAgreementRows(events: number, metrics: MetricsDelta | undefined, { tps = false } = {}): Row[] {
+  if (metrics === undefined) return [];
+  return [
+    { metric: '/metrics eventmesh_general_eventmesh_mq_message_num Δ', value: metrics.toStorage, unit: 'events' },
+    ...(tps ? [{ metric: '/metrics eventmesh→mq TPS (Δ / phase time)', value: metrics.toStorage / metrics.seconds, unit: 'events/s' }] : []),
+    { metric: 'bench vs /metrics disagreement', value: disagreement(events, metrics.toStorage), unit: 'ratio', target: { op: '<=', value: 0.01 } },
+  ];
 }

@@ -14,7 +14,7 @@ import { EvmeshClient } from '../../src/sdk/index.js';
 import { newHistogram, nowMs, summarize } from '../lib/histogram.js';
 import { withBenchBroker } from '../lib/broker.js';
 import { plainContext, type BenchContext } from '../lib/context.js';
-import { disagreement, withScrape, withUsage } from '../lib/measure.js';
+import { publishUsageRows, storageAgreementRows, withScrape, withUsage } from '../lib/measure.js';
 import type { Row, ScenarioResult } from '../lib/report.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -155,15 +155,9 @@ export async function tcpBinaryScenario(durationMs: number, ctx: BenchContext = 
     { metric: 'publish throughput (1 KiB events)', value: (publish.eventsPerSec * EVENT_BYTES) / 1e6, unit: 'MB/s', ceiling: ceiling.bytesPerSec / 1e6 },
     { metric: 'p90 publish→push', value: latency.latency.p90Ms, unit: 'ms' },
     { metric: 'max publish→push', value: latency.latency.maxMs, unit: 'ms' },
-    { metric: 'CPU during publish (broker + load, this process)', value: measured.usage.cpuCores, unit: 'cores' },
-    { metric: 'max RSS during publish (broker + load, this process)', value: measured.usage.maxRssMiB, unit: 'MiB' },
+    ...publishUsageRows(measured.usage),
+    ...storageAgreementRows(publish.events, metrics),
   ];
-  if (metrics) {
-    extra.push(
-      { metric: '/metrics eventmesh_general_eventmesh_mq_message_num Δ', value: metrics.toStorage, unit: 'events' },
-      { metric: 'bench vs /metrics disagreement', value: disagreement(publish.events, metrics.toStorage), unit: 'ratio', target: { op: '<=', value: 0.01 } },
-    );
-  }
   return {
     scenario: 'tcp-binary',
     description: `evmesh binary protocol: ${CONNECTIONS} SDK connections publishing 1 KiB events in batches of ${BATCH} (${WINDOW} in flight each) to a 2-shard broker (embedded log, fsync interval 5 ms); ceiling = the same frames written to a raw net sink in the same run; latency = publish → push to an SDK subscriber at ${LATENCY_RATE} events/s`,

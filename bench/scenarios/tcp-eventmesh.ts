@@ -10,7 +10,7 @@ import { EventMeshTcpClient } from '../../src/sdk/index.js';
 import { withBenchBroker } from '../lib/broker.js';
 import type { BenchContext } from '../lib/context.js';
 import { newHistogram, nowMs, summarize } from '../lib/histogram.js';
-import { disagreement, withScrape, withUsage } from '../lib/measure.js';
+import { publishUsageRows, storageAgreementRows, withScrape, withUsage } from '../lib/measure.js';
 import type { Row, ScenarioResult } from '../lib/report.js';
 import { runRawCeiling } from './tcp-binary.js';
 
@@ -107,16 +107,9 @@ export async function tcpEventMeshScenario(durationMs: number, ctx: BenchContext
     { metric: 'p99 publish→push', value: latency.latency.p99Ms, unit: 'ms' },
     { metric: 'p99.9 publish→push', value: latency.latency.p999Ms, unit: 'ms' },
     { metric: 'max publish→push', value: latency.latency.maxMs, unit: 'ms' },
-    { metric: 'CPU during publish (broker + load, this process)', value: publish.usage.cpuCores, unit: 'cores' },
-    { metric: 'max RSS during publish (broker + load, this process)', value: publish.usage.maxRssMiB, unit: 'MiB' },
+    ...publishUsageRows(publish.usage),
+    ...storageAgreementRows(run.events, metrics, { tps: true }),
   ];
-  if (metrics) {
-    rows.push(
-      { metric: '/metrics eventmesh_general_eventmesh_mq_message_num Δ', value: metrics.toStorage, unit: 'events' },
-      { metric: '/metrics eventmesh→mq TPS (Δ / phase time)', value: metrics.toStorage / metrics.seconds, unit: 'events/s' },
-      { metric: 'bench vs /metrics disagreement', value: disagreement(run.events, metrics.toStorage), unit: 'ratio', target: { op: '<=', value: 0.01 } },
-    );
-  }
   return {
     scenario: 'tcp-eventmesh',
     description: `EventMesh TCP protocol ${target ? `against ${target.href}` : 'against a fresh 2-shard evmesh (embedded log, fsync interval 5 ms)'}: ${CONNECTIONS} connections × ${WINDOW} pipelined ASYNC_MESSAGE_TO_SERVER publishes of 1 KiB CloudEvents; latency = publish → push to one subscriber at ${LATENCY_RATE} events/s; ceiling = raw TCP sink of binary frames in the same run`,
