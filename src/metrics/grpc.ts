@@ -3,7 +3,7 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import { clientAddress, GRPC_LABELS, grpcLabels, serverIp, type Labels } from './labels.js';
 import type { Presence } from './presence.js';
-import type { Traffic, TrafficCell } from './traffic.js';
+import { sumCells, type Traffic, type TrafficCell } from './traffic.js';
 import { Window } from './window.js';
 
 const TPS = {
@@ -53,9 +53,7 @@ export class GrpcMetrics {
   }
 
   private totals(): Record<keyof typeof TPS, number> {
-    const t = { fromClient: 0, toClient: 0, toMq: 0, fromMq: 0 };
-    for (const c of this.cells) { t.fromClient += c.fromClient; t.toClient += c.toClient; t.toMq += c.toMq; t.fromMq += c.fromMq; }
-    return t;
+    return sumCells(this.cells);
   }
 
   register(registry: Registry): void {

@@ -5,7 +5,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { clientAddress, serverIp, TCP_LABELS, tcpLabels, type Labels } from './labels.js';
 import type { Presence } from './presence.js';
-import type { Traffic, TrafficCell } from './traffic.js';
+import { sumCells, type Traffic, type TrafficCell } from './traffic.js';
 import { Window } from './window.js';
 
 export const TCP_PORT_PROTOCOLS = ['eventmesh-tcp', 'binary'] as const;
@@ -76,9 +76,7 @@ export class TcpPortMetrics {
   }
 
   private totals(): Record<keyof typeof TPS, number> {
-    const t = { fromClient: 0, toClient: 0, toMq: 0, fromMq: 0 };
-    for (const c of this.tcpTraffic) { t.fromClient += c.fromClient; t.toClient += c.toClient; t.toMq += c.toMq; t.fromMq += c.fromMq; }
-    return t;
+    return sumCells(this.tcpTraffic);
   }
 
   register(registry: Registry): void {

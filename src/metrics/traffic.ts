@@ -27,6 +27,12 @@ export const GENERAL_COUNTERS: Record<(typeof FIELDS)[number], { name: string; h
   toClient: { name: 'eventmesh_general_eventmesh_client_message_num_ratio_total', help: 'Number of messages from EventMesh to client (M5)' },
 };
 
+/** Field-wise sum of traffic cells (TPS windows, per-protocol totals). */
+export function sumCells(cells: Iterable<TrafficCell>, into: TrafficCell = { fromClient: 0, toMq: 0, fromMq: 0, toClient: 0 }): TrafficCell {
+  for (const c of cells) for (const f of FIELDS) into[f] += c[f];
+  return into;
+}
+
 export class Traffic {
   private readonly entries = new Map<string, Entry>();
 
@@ -47,9 +53,9 @@ export class Traffic {
   byProtocol(): Map<string, TrafficCell> {
     const out = new Map<string, TrafficCell>();
     for (const e of this.entries.values()) {
-      let t = out.get(e.protocol);
-      if (t === undefined) { t = { fromClient: 0, toMq: 0, fromMq: 0, toClient: 0 }; out.set(e.protocol, t); }
-      for (const f of FIELDS) t[f] += e.cell[f];
+      const t = out.get(e.protocol);
+      if (t === undefined) out.set(e.protocol, sumCells([e.cell]));
+      else sumCells([e.cell], t);
     }
     return out;
   }
