@@ -10,6 +10,7 @@ import { HeaderCodec, checkStructures } from '../../src/protocol/binary/header-c
 import { parseFrame, type Frame } from '../../src/protocol/binary/parse.js';
 import { FIXTURES, readHex, type Fixture } from '../fixtures/binary/fixtures.js';
 import { fuzz } from '../../scripts/fuzz-binary.js';
+import { rawFrame } from '../fixtures/binary/raw-client.js';
 
 const MAX = 4 * 1024 * 1024;
 
@@ -85,16 +86,6 @@ function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number
   assert.fail('no error');
 }
 
-const frame = (type: number, header: Uint8Array, payload: Uint8Array = new Uint8Array(0)): Buffer => {
-  const b = Buffer.alloc(9 + header.length + payload.length);
-  b.writeUInt32BE(5 + header.length + payload.length, 0);
-  b[4] = type;
-  b.writeUInt32BE(header.length, 5);
-  b.set(header, 9);
-  b.set(payload, 9 + header.length);
-  return b;
-};
-
 test('bad preamble: wrong magic → EVM_BAD_FRAME, wrong version → EVM_UNSUPPORTED (also byte by byte)', () => {
   for (const chunk of [undefined, 1]) {
     assert.equal(decodeError(Buffer.from('EVMX\x01'), { preamble: true, chunk }).code, 'EVM_BAD_FRAME');
@@ -113,28 +104,28 @@ test('bad lengths: below 5 → EVM_BAD_FRAME; above maxFrameBytes → EVM_TOO_LA
     assert.equal(decodeError(Buffer.from([0xff, 0xff, 0xff, 0xff]), { chunk }).code, 'EVM_TOO_LARGE');
   }
   // exactly at the limit is fine
-  const ok = frame(F.HEARTBEAT, new Uint8Array(0), new Uint8Array(0));
+  const ok = rawFrame(F.HEARTBEAT, new Uint8Array(0), new Uint8Array(0));
   assert.equal(new FrameDecoder({ maxFrameBytes: ok.length, preamble: false }).push(ok).length, 1);
 });
 
 test('unknown frame type, header longer than the frame, malformed header → EVM_BAD_FRAME', () => {
-  assert.match(decodeError(frame(0x99, new Uint8Array(0))).message, /unknown frame type 0x99/);
-  const b = frame(F.HEARTBEAT, new Uint8Array(0));
+  assert.match(decodeError(rawFrame(0x99, new Uint8Array(0))).message, /unknown frame type 0x99/);
+  const b = rawFrame(F.HEARTBEAT, new Uint8Array(0));
   b.writeUInt32BE(1, 5); // hlen 1, but nothing follows
   assert.equal(decodeError(b).code, 'EVM_BAD_FRAME');
-  assert.equal(decodeError(frame(F.PUBLISH, Buffer.from([0xc1]))).code, 'EVM_BAD_FRAME'); // 0xc1: never used in msgpack
-  assert.equal(decodeError(frame(F.PUBLISH, Buffer.from([0x92, 0x01]))).code, 'EVM_BAD_FRAME'); // truncated array
-  assert.equal(decodeError(frame(F.PUBLISH, Buffer.from([0x01, 0x02]))).code, 'EVM_BAD_FRAME'); // trailing bytes
+  assert.equal(decodeError(rawFrame(F.PUBLISH, Buffer.from([0xc1]))).code, 'EVM_BAD_FRAME'); // 0xc1: never used in msgpack
+  assert.equal(decodeError(rawFrame(F.PUBLISH, Buffer.from([0x92, 0x01]))).code, 'EVM_BAD_FRAME'); // truncated array
+  assert.equal(decodeError(rawFrame(F.PUBLISH, Buffer.from([0x01, 0x02]))).code, 'EVM_BAD_FRAME'); // trailing bytes
 });
 
 test('event payloads must match the header: missing, extra or overlong data → EVM_BAD_FRAME', () => {
   const codec = new HeaderCodec();
   const h = Buffer.from(codec.encode({ id: 1, topic: 't', events: [{}, {}] }));
-  assert.match(decodeError(frame(F.PUBLISH, h, Buffer.from([0, 0, 0, 0]))).message, /fewer than 2/);
-  assert.match(decodeError(frame(F.PUBLISH, h, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 9]))).message, /after the last/);
-  assert.match(decodeError(frame(F.PUBLISH, h, Buffer.from([0, 0, 0, 9, 0, 0, 0, 0]))).message, /exceeds the payload/);
-  assert.match(decodeError(frame(F.HEARTBEAT, new Uint8Array(0), Buffer.from([1]))).message, /unexpected payload/);
-  assert.match(decodeError(frame(F.PUBLISH, Buffer.from(codec.encode({ id: 1, topic: 't' })))).message, /events/);
+  assert.match(decodeError(rawFrame(F.PUBLISH, h, Buffer.from([0, 0, 0, 0]))).message, /fewer than 2/);
+  assert.match(decodeError(rawFrame(F.PUBLISH, h, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 9]))).message, /after the last/);
+  assert.match(decodeError(rawFrame(F.PUBLISH, h, Buffer.from([0, 0, 0, 9, 0, 0, 0, 0]))).message, /exceeds the payload/);
+  assert.match(decodeError(rawFrame(F.HEARTBEAT, new Uint8Array(0), Buffer.from([1]))).message, /unexpected payload/);
+  assert.match(decodeError(rawFrame(F.PUBLISH, Buffer.from(codec.encode({ id: 1, topic: 't' })))).message, /events/);
 });
 
 test('after an error the decoder keeps failing with it', () => {

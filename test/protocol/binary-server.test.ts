@@ -9,7 +9,7 @@ import { F, PREAMBLE } from '../../src/protocol/binary/frames.js';
 import { FrameWriter } from '../../src/protocol/binary/frame-writer.js';
 import { HeaderCodec } from '../../src/protocol/binary/header-codec.js';
 import type { Frame } from '../../src/protocol/binary/parse.js';
-import { RawClient } from '../fixtures/binary/raw-client.js';
+import { rawFrame, RawClient } from '../fixtures/binary/raw-client.js';
 
 let broker: RunningBroker;
 let port: number;
@@ -164,15 +164,6 @@ test('wrong version → EVM_UNSUPPORTED, fatal', async () => {
 });
 
 const withPreamble = (...frames: Uint8Array[]) => Buffer.concat([PREAMBLE, ...frames]);
-const rawFrame = (type: number, header: Uint8Array, payload: Uint8Array = new Uint8Array(0)) => {
-  const b = Buffer.alloc(9 + header.length + payload.length);
-  b.writeUInt32BE(5 + header.length + payload.length, 0);
-  b[4] = type;
-  b.writeUInt32BE(header.length, 5);
-  b.set(header, 9);
-  b.set(payload, 9 + header.length);
-  return b;
-};
 const hello = () => { const w = new FrameWriter(new HeaderCodec()); w.frame(F.HELLO, { client: 'bad' }); return w.take()!; };
 
 for (const [name, bytes, code] of [
