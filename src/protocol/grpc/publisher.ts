@@ -70,12 +70,20 @@ function ttlOf(ev: PbCloudEvent): number | undefined {
 }
 
 export function publisherService(ctx: GrpcContext): UntypedServiceImplementation {
-  const publish: MeteredUnary<PbCloudEvent, PbCloudEvent> = (call, cb, cell) => {
+  /** The checks every answered publish call starts with (G7, G9): a decodable message, not
+   *  draining, valid attributes; undefined when the call was answered with the error. */
+  const admitted = (call: Parameters<MeteredUnary<PbCloudEvent, PbCloudEvent>>[0], cb: Parameters<MeteredUnary<PbCloudEvent, PbCloudEvent>>[1]) => {
     const req = call.request;
-    if (isBad(req)) return cb(badMessageError(req));
-    if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
+    if (isBad(req)) { cb(badMessageError(req)); return undefined; }
+    if (ctx.draining) { answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN'); return undefined; }
     const c = checked(req, call.metadata);
-    if ('err' in c) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
+    if ('err' in c) { answer(call, cb, plain(c.status, detail(c.err)), c.err.code); return undefined; }
+    return c;
+  };
+
+  const publish: MeteredUnary<PbCloudEvent, PbCloudEvent> = (call, cb, cell) => {
+    const c = admitted(call, cb);
+    if (c === undefined) return;
     ctx.client.publish(c.topic, c.event).then(
       (r) => { cell.toMq++; answer(call, cb, plain('SUCCESS', `SendResult[topic=${r.topic}, messageId=${r.partition}-${r.offset}]`)); },
       (err) => { const e = toEvmeshError(err); answer(call, cb, plain(publishStatus(e, 'SEND_ASYNC_MSG_ERR'), detail(e)), e.code); },
@@ -84,10 +92,8 @@ export function publisherService(ctx: GrpcContext): UntypedServiceImplementation
 
   const requestReply: MeteredUnary<PbCloudEvent, PbCloudEvent> = (call, cb, cell) => {
     const req = call.request;
-    if (isBad(req)) return cb(badMessageError(req));
-    if (ctx.draining) return answer(call, cb, plain('STOP'), 'EVM_SHUTTING_DOWN');
-    const c = checked(req, call.metadata);
-    if ('err' in c) return answer(call, cb, plain(c.status, detail(c.err)), c.err.code);
+    const c = admitted(call, cb);
+    if (c === undefined) return;
     const ttl = ttlOf(req);
     if (ttl === undefined) {
       const e = new EvmeshError('EVM_BAD_REQUEST', `attribute ttl must be a positive number of ms, got ${JSON.stringify(ceString(req, 'ttl'))} (G11)`);
