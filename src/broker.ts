@@ -4,6 +4,7 @@
 // handles shutdown. Shards own partitions and run the protocol plugins.
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { manageRoute } from './admin/manage.js';
+import { deleteTopic } from './admin/topics.js';
 import { RegistryReader } from './protocol/http/registry.js';
 import { parseFrom, pull } from './admin/pull.js';
 import { controllerStorageFor, coreSettings } from './broker-options.js';
@@ -143,6 +144,10 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
       pull: (topic, group, max, waitMs, from) => pull(client, topic, group, max, waitMs, parseFrom(from)),
       manage: (req, url, path, body, reply) => manageRoute(req, url, path, body, reply, {
         config, client, registry, ports, queryShards: (name, arg) => supervisor.query(name, arg), listTopics: () => mainCore.listTopics(),
+        deleteTopic: (name) => deleteTopic({
+          deadLetterTopic: config.delivery.deadLetterTopic, queryShards: (q, arg) => supervisor.query(q, arg),
+          deleteTopic: (topic, shards) => mainCore.deleteTopic(topic, shards),
+        }, name),
       }),
     });
     ports.admin = admin.port;

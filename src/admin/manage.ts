@@ -20,6 +20,8 @@ export interface ManageDeps {
   readonly ports: Readonly<Record<string, number>>;
   queryShards(name: string, arg?: unknown): Promise<ShardAnswer[]>;
   listTopics(): Promise<{ name: string; partitions: number; createdAt: number }[]>;
+  /** Deletes a topic cluster-wide (src/admin/topics.ts). */
+  deleteTopic(name: string): Promise<void>;
 }
 
 export type Reply = (status: number, body: unknown, contentType?: string) => void;
@@ -104,6 +106,11 @@ async function clientManage(d: ManageDeps, op: string, q: URLSearchParams): Prom
   }
 }
 
+/** A topic name from a path segment; a malformed %-escape is a bad name, not a crash. */
+function pathName(segment: string): string {
+  try { return decodeURIComponent(segment); } catch { throw new EvmeshError('EVM_BAD_TOPIC', `invalid topic name ${JSON.stringify(segment)}`); }
+}
+
 /** Answers a management request; false when the path is not one of these. */
 export async function manageRoute(req: IncomingMessage, url: URL, path: string, body: () => Promise<Record<string, unknown>>, reply: Reply, d: ManageDeps): Promise<boolean> {
   const m = req.method;
@@ -135,6 +142,17 @@ export async function manageRoute(req: IncomingMessage, url: URL, path: string, 
       return true;
     }
     if (m === 'DELETE') { await deleteSubscription(d, id); reply(200, { id, deleted: true }); return true; }
+  }
+  const topic = /^\/topics\/([^/]+)$/.exec(path);
+  if (topic) {
+    const name = pathName(topic[1]!);
+    if (m === 'GET') {
+      const meta = (await d.listTopics()).find((t) => t.name === name);
+      if (meta === undefined) throw new EvmeshError('EVM_UNKNOWN_TOPIC', `unknown topic ${name}`);
+      reply(200, meta);
+      return true;
+    }
+    if (m === 'DELETE') { await d.deleteTopic(name); reply(200, { name, deleted: true }); return true; }
   }
   if (path === '/shards' && m === 'GET') {
     reply(200, (await d.queryShards('core.stats')).map((a) => (a.error === undefined ? { shard: a.shard, status: 'UP', stats: a.value } : { shard: a.shard, status: 'DOWN', error: a.error })));
@@ -182,6 +200,15 @@ export async function manageRoute(req: IncomingMessage, url: URL, path: string, 
       const name = b.name ?? url.searchParams.get('name');
       if (typeof name !== 'string' || name === '') throw new EvmeshError('EVM_BAD_REQUEST', 'name is required');
       await d.client.createTopic(name);
+      reply(200, '', 'text/plain');
+      return true;
+    }
+    if (m === 'DELETE') {
+      // Upstream never decodes this body (H50); evmesh reads {name} from JSON, a form or the query.
+      const b = await body();
+      const name = b.name ?? url.searchParams.get('name');
+      if (typeof name !== 'string' || name === '') throw new EvmeshError('EVM_BAD_REQUEST', 'name is required');
+      await d.deleteTopic(name);
       reply(200, '', 'text/plain');
       return true;
     }

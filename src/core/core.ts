@@ -395,6 +395,45 @@ export class Core {
     return { name: info.name, partitions: info.partitions };
   }
 
+  /** Controller: deletes a topic (docs/admin.md "Deleting a topic"). Every node (this one first)
+   *  runs releaseTopic — any refusal or missing answer aborts with the topic intact — then every
+   *  node runs releaseTopicStorage, then this node's storage deletes the topic. `shards` runs one
+   *  of the two on every shard and fails if one does. */
+  async deleteTopic(topic: string, shards: (step: 'releaseTopic' | 'releaseTopicStorage') => Promise<void>): Promise<void> {
+    this.checkOpen();
+    if (!this.isController) throw new EvmeshError('EVM_INTERNAL', `node ${this.nodeId} is not the controller`);
+    await this.topics.delete(topic, async () => {
+      await this.releaseTopic(topic);
+      await shards('releaseTopic');
+      await shards('releaseTopicStorage');
+      await this.releaseTopicStorage(topic);
+    });
+  }
+
+  /** Deleting a topic, step 1 on every node: refuses with EVM_CONFLICT while a subscription on
+   *  it lives here (its client here, or its partitions owned here); otherwise forgets the topic's
+   *  meta and partitions. Resolves once no storage call for the topic is in flight here. Storage
+   *  is untouched, so an aborted deletion leaves the topic intact. */
+  async releaseTopic(topic: string): Promise<void> {
+    checkTopicName(topic);
+    // First apply whatever the controller sent before the deletion began (a meta in flight
+    // must not be cached after the forget below).
+    await this.topics.sync();
+    const groups = [...new Set([...this.subscriber.groupsOn(topic), ...this.owner.groupsOn(topic)])].sort();
+    if (groups.length > 0) {
+      throw new EvmeshError('EVM_CONFLICT', `topic ${topic} has subscribers (consumer groups ${groups.join(', ')}): end them first`, { groups });
+    }
+    this.topics.forget(topic);
+    await this.owner.dropTopic(topic);
+  }
+
+  /** Deleting a topic, step 2 on every node, once every node let go of it (releaseTopic): the
+   *  storage closes what it holds for the topic (memory: drops its records). */
+  async releaseTopicStorage(topic: string): Promise<void> {
+    checkTopicName(topic);
+    await this.o.storage.releaseTopic(topic);
+  }
+
   /** Every topic this node knows (on the controller: all topics, loaded at start()). */
   async listTopics(): Promise<TopicMeta[]> {
     return this.topics.all().map(({ name, partitions, createdAt }) => ({ name, partitions, createdAt }));

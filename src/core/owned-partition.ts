@@ -17,11 +17,12 @@ interface AppendJob {
 /** Storage calls for partitions of a topic whose metadata another node's Storage created: a
  *  Storage that does not know the topic yet (EVM_UNKNOWN_TOPIC, e.g. a node-local MemoryStorage)
  *  gets createTopic with the controller's partition count, then the call is retried once. */
-export async function withTopic<T>(storage: Storage, topic: string, partitions: number, fn: () => Promise<T>): Promise<T> {
+export async function withTopic<T>(storage: Storage, topic: string, partitions: number, fn: () => Promise<T>, deleted?: () => boolean): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (!(err instanceof EvmeshError) || err.code !== 'EVM_UNKNOWN_TOPIC') throw err;
+    // A deleted topic must not be recreated in this node's storage by a call that was in flight.
+    if (!(err instanceof EvmeshError) || err.code !== 'EVM_UNKNOWN_TOPIC' || deleted?.() === true) throw err;
     await storage.createTopic(topic, partitions);
     return fn();
   }
@@ -40,6 +41,10 @@ export class OwnedPartition {
   private tailBase = 0;
   private idleWaiters: (() => void)[] = [];
   private chain: Promise<unknown> = Promise.resolve();
+  /** Set by drop() (the topic is being deleted): no storage call starts any more. */
+  private dropped = false;
+  /** Storage calls in flight, so that drop() can wait for them. */
+  private readonly ios = new Set<Promise<unknown>>();
 
   constructor(
     readonly topic: string,
@@ -55,7 +60,19 @@ export class OwnedPartition {
   }
 
   io<T>(fn: () => Promise<T>): Promise<T> {
-    return withTopic(this.storage, this.topic, this.partitions, fn);
+    if (this.dropped) return Promise.reject(new EvmeshError('EVM_UNKNOWN_TOPIC', `topic ${this.topic} was deleted`));
+    const p = withTopic(this.storage, this.topic, this.partitions, fn, () => this.dropped);
+    this.ios.add(p);
+    const settled = (): void => { this.ios.delete(p); };
+    p.then(settled, settled);
+    return p;
+  }
+
+  /** The topic is being deleted: queued and later storage calls fail with EVM_UNKNOWN_TOPIC;
+   *  resolves once the calls in flight settled, so the storage can let go of the files. */
+  async drop(): Promise<void> {
+    this.dropped = true;
+    while (this.ios.size > 0) await Promise.allSettled([...this.ios]);
   }
 
   async refreshBounds(): Promise<void> {

@@ -169,6 +169,23 @@ export class PartitionOwner {
     }
   }
 
+  /** Groups of the members reading `topic` here. */
+  groupsOn(topic: string): string[] {
+    return [...this.members.values()].filter((om) => om.spec.topic === topic).map((om) => om.spec.group);
+  }
+
+  /** The topic is being deleted and has no member here (Core checked): forgets its partitions
+   *  and their pending work; resolves once no storage call for them is in flight. */
+  async dropTopic(topic: string): Promise<void> {
+    const parts = this.parts.get(topic);
+    if (parts === undefined) return;
+    this.parts.delete(topic);
+    for (const gp of this.dirtyGroups) if (gp.part.topic === topic) this.dirtyGroups.delete(gp);
+    for (const c of this.stalled) if (c.part.topic === topic) this.stalled.delete(c);
+    this.dlqRetry = this.dlqRetry.filter((r) => r.p.cursor.part.topic !== topic);
+    await Promise.all(parts.filter((p) => p !== undefined).map((p) => p.drop()));
+  }
+
   // ---- membership ----
 
   async onJoin(from: number, spec: MemberSpec): Promise<void> {

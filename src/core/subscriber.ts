@@ -190,5 +190,10 @@ export class Subscriber {
   }
 
   get size(): number { return this.members.size; }
+
+  /** Groups of the members here (joined, joining or leaving) subscribed to `topic`. */
+  groupsOn(topic: string): string[] {
+    return [...this.members.values(), ...this.leaving.values()].filter((m) => m.spec.topic === topic).map((m) => m.spec.group);
+  }
 }
 

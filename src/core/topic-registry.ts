@@ -40,6 +40,8 @@ export class TopicRegistry {
   private readonly metas = new Map<string, TopicInfo>();
   private readonly waiters = new Map<number, TopicWaiter>();
   private readonly creating = new Map<string, Promise<TopicInfo>>();
+  /** Controller: topics being deleted; decisions on their names wait for the deletion. */
+  private readonly deleting = new Map<string, Promise<void>>();
   private nextId = 1;
   private loaded: Promise<void> | undefined;
 
@@ -97,6 +99,8 @@ export class TopicRegistry {
   /** Controller-side decision for a name. */
   private async decide(name: string, mode: TopicRequestMode, partitions: number): Promise<TopicInfo> {
     await this.start();
+    // After a deletion the name is decided afresh (a publish may recreate it, empty).
+    for (let d = this.deleting.get(name); d !== undefined; d = this.deleting.get(name)) await d;
     const known = this.metas.get(name);
     if (known) {
       if (mode === TOPIC_CREATE && partitions !== 0 && partitions !== known.partitions) {
@@ -122,6 +126,43 @@ export class TopicRegistry {
       throw new EvmeshError('EVM_TOPIC_EXISTS', `topic ${name} exists with ${info.partitions} partitions, not ${partitions}`);
     }
     return info;
+  }
+
+  /** Not the controller: a round trip to the controller, after which everything it sent before
+   *  has been applied here (per-pair FIFO), and every meta is fresh. The controller: nothing. */
+  async sync(): Promise<void> {
+    if (this.isController) return;
+    for (const m of await this.request('', TOPIC_ALL, 0)) this.put(m);
+  }
+
+  /** This node stops knowing the topic (it is being deleted); a later use asks the controller. */
+  forget(name: string): void {
+    this.metas.delete(name);
+  }
+
+  /** Controller: deletes a topic. While `release` runs (every node lets go of the topic, Core
+   *  releaseTopic) the name is unknown here and decisions on it wait; then storage deletes it.
+   *  If `release` fails, nothing was deleted and the topic is known again. */
+  async delete(name: string, release: () => Promise<void>): Promise<void> {
+    checkTopicName(name);
+    await this.start();
+    const pending = this.deleting.get(name);
+    if (pending !== undefined) throw new EvmeshError('EVM_CONFLICT', `topic ${name} is being deleted`);
+    const known = this.metas.get(name);
+    if (known === undefined) throw new EvmeshError('EVM_UNKNOWN_TOPIC', `unknown topic ${name}`);
+    let done!: () => void;
+    this.deleting.set(name, new Promise<void>((resolve) => { done = resolve; }));
+    this.metas.delete(name);
+    try {
+      await release();
+      await this.o.storage.deleteTopic(name);
+    } catch (err) {
+      this.metas.set(name, known);
+      throw err;
+    } finally {
+      this.deleting.delete(name);
+      done();
+    }
   }
 
   /** Controller: answers a TOPIC_REQUEST. */

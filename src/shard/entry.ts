@@ -41,6 +41,9 @@ const app: ShardApp = {
     await core.start();
     const c = core;
     onQuery('core.stats', () => c.stats());
+    // Topic deletion (src/admin/topics.ts): the controller asks every shard to let go first.
+    onQuery('core.releaseTopic', (name) => c.releaseTopic(name as string));
+    onQuery('core.releaseTopicStorage', (name) => c.releaseTopicStorage(name as string));
     // This shard's registry, summed with the others on the main thread (src/metrics/aggregate.ts).
     threadMetrics.addNode({ node: String(ctx.nodeId), core: () => c.stats(), rings: () => ctx.mesh.stats() });
     threadMetrics.start(config.metrics);

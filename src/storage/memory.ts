@@ -48,9 +48,16 @@ export class MemoryStorage implements Storage {
 
   async deleteTopic(name: string): Promise<boolean> {
     this.check();
-    const existed = this.topics.delete(name);
-    for (const key of [...this.offsets.keys()]) if (key.split('\0')[1] === name) this.offsets.delete(key);
+    const existed = this.topics.has(name);
+    await this.releaseTopic(name);
     return existed;
+  }
+
+  /** The records and offsets live only in this instance: releasing them is deleting them. */
+  async releaseTopic(name: string): Promise<void> {
+    this.check();
+    this.topics.delete(name);
+    for (const key of [...this.offsets.keys()]) if (key.split('\0')[1] === name) this.offsets.delete(key);
   }
 
   async append(topic: string, partition: number, values: readonly Uint8Array[], timestamp = Date.now()): Promise<AppendResult> {

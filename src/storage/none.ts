@@ -14,6 +14,8 @@ export class NoStorage implements Storage {
   createTopic(): Promise<TopicMeta> { return misrouted('createTopic'); }
   listTopics(): Promise<TopicMeta[]> { return misrouted('listTopics'); }
   deleteTopic(): Promise<boolean> { return misrouted('deleteTopic'); }
+  /** Holds nothing for any topic. */
+  async releaseTopic(): Promise<void> {}
   append(): Promise<AppendResult> { return misrouted('append'); }
   read(): Promise<StoredRecord[]> { return misrouted('read'); }
   bounds(): Promise<PartitionBounds> { return misrouted('bounds'); }

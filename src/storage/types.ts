@@ -54,6 +54,12 @@ export interface Storage {
   listTopics(): Promise<TopicMeta[]>;
   /** Removes the topic, its data and its committed offsets. Returns false if it did not exist. */
   deleteTopic(name: string): Promise<boolean>;
+  /** Lets go of everything this instance holds for the topic (open files, cached meta, reader
+   *  positions) so that another instance's deleteTopic leaves nothing stale here; data shared
+   *  with other instances (log files, Kafka) stays, data only this instance holds (memory) goes.
+   *  The broker calls it on every node, once none uses the topic any more, before the controller
+   *  deletes it (docs/admin.md "Deleting a topic"). */
+  releaseTopic(name: string): Promise<void>;
 
   /** Appends one batch atomically (all records or none survive a crash). Resolves when the batch
    *  is as durable as the fsync policy promises (docs/storage.md). timestamp defaults to Date.now(). */

@@ -13,6 +13,9 @@ export interface ConformanceOptions {
   /** Longest valid topic name when the backend's namespace is narrower than TOPIC_NAME's 249
    *  (Kafka: 249 less the storage's topic prefix, which isolates each test's topics). */
   readonly maxTopicName?: number;
+  /** A second, not yet opened instance on the same live data as `s` (a shard's instance beside
+   *  the controller's: the log on one dataDir); backends whose data is per instance omit it. */
+  readonly peer?: (s: Storage) => Promise<Storage>;
 }
 
 const bytes = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -114,6 +117,42 @@ export function runStorageConformance(name: string, make: () => Promise<Storage>
         assert.deepEqual(await s.read('gone', 0, 0), []);
         assert.equal(await s.deleteTopic('never-existed'), false);
       }));
+
+      it('releaseTopic keeps the instance usable: the topic can then be deleted and created afresh', () => withStorage(async (s) => {
+        await s.createTopic('let-go', 2);
+        await s.append('let-go', 1, [text('a')], T);
+        await s.commitOffset('g', 'let-go', 1, 1);
+        await s.releaseTopic('let-go');
+        await s.releaseTopic('never-existed');
+        await s.deleteTopic('let-go');
+        await s.createTopic('let-go', 1);
+        assert.deepEqual(await s.bounds('let-go', 0), { start: 0, end: 0 });
+        assert.equal(await s.fetchOffset('g', 'let-go', 0), undefined);
+      }));
+
+      const peer = opts.peer;
+      if (peer) {
+        it('releaseTopic leaves nothing stale when a peer instance deletes and recreates the topic', () => withStorage(async (s) => {
+          const other = await peer(s);
+          await other.open();
+          try {
+            await s.createTopic('shared', 2);
+            await s.append('shared', 1, [text('old')], T);
+            await s.commitOffset('g', 'shared', 1, 1);
+            await s.releaseTopic('shared');
+            assert.equal(await other.deleteTopic('shared'), true);
+            await other.createTopic('shared', 1);
+            // The new topic: one partition, empty, no offsets; appends here land in it.
+            await assert.rejects(s.bounds('shared', 1), code('EVM_BAD_REQUEST'));
+            assert.deepEqual(await s.bounds('shared', 0), { start: 0, end: 0 });
+            assert.equal(await s.fetchOffset('g', 'shared', 0), undefined);
+            await s.append('shared', 0, [text('new')], T);
+            assertValues(await readAll(other, 'shared', 0), [text('new')]);
+          } finally {
+            await other.close();
+          }
+        }));
+      }
 
       it('unknown topics fail with EVM_UNKNOWN_TOPIC everywhere', () => withStorage(async (s) => {
         await assert.rejects(s.append('nope', 0, [text('x')]), code('EVM_UNKNOWN_TOPIC'));

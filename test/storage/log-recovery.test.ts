@@ -1,6 +1,6 @@
 // Recovery of the embedded log on open (docs/storage.md "Recovery").
 import assert from 'node:assert/strict';
-import { appendFile, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeCommit } from '../../src/storage/log/offsets-log.js';
@@ -95,6 +95,18 @@ describe('log recovery', () => {
     await writeFile(join(dir, '00000000000000000000.index.123.tmp'), 'x');
     await expectBatches(dataDir, 10);
     await assert.rejects(stat(join(dir, '00000000000000000000.index.123.tmp')), { code: 'ENOENT' });
+  });
+
+  it('a crash mid-deleteTopic (renamed into trash/, not yet removed): the topic stays gone and trash/ is emptied at open', async () => {
+    const { dataDir } = await tenBatches('trash');
+    // What deleteTopic's rename leaves when the process dies before its rm.
+    await rename(join(dataDir, 'topics', 't'), join(dataDir, 'trash', 't.1.abc'));
+    const s = await openLog({ dataDir, fsync: 'always' });
+    assert.deepEqual(await s.listTopics(), []);
+    assert.deepEqual(await readdir(join(dataDir, 'trash')), []);
+    await s.createTopic('t', 1);
+    assert.deepEqual(await s.bounds('t', 0), { start: 0, end: 0 });
+    await s.close();
   });
 
   it('offsets.log: a torn last commit is dropped and the file compacted', async () => {

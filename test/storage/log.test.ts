@@ -16,5 +16,8 @@ for (const fsync of ['always', 'interval', 'never'] as FsyncPolicy[]) {
     const dir = await mkdtemp(join(tmpdir(), `evmesh-log-${fsync}-`));
     dirs.push(dir);
     return new LogStorage(options(dir));
-  }, { reopen: async (old) => new LogStorage(options((old as LogStorage).options.dataDir)) });
+  }, {
+    reopen: async (old) => new LogStorage(options((old as LogStorage).options.dataDir)),
+    peer: async (s) => new LogStorage(options((s as LogStorage).options.dataDir)),
+  });
 }

@@ -98,7 +98,7 @@ const ROUTES: [prefix: string, methods: readonly string[], handler: PathHandler]
     ex.send(200, JSON.stringify({ retCode: 0, retMessage: 'success' }), { 'content-type': 'text/plain; charset=UTF-8', requestURI: ex.url });
   }],
   ['/eventmesh/topic/delete', ['post'], async (ex) => {
-    pathReply(ex, 100, 'operate fail: topic deletion is not supported by evmesh storage');
+    pathReply(ex, 100, 'operate fail: topics are deleted through the admin port (DELETE /topics/{name})');
   }],
   ['/eventmesh/subscrition/query', ['get', 'post'], async (ex, ctx) => {
     const specs = [...ctx.registry.specs.values()];

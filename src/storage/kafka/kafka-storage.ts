@@ -82,8 +82,15 @@ export class KafkaStorage implements Storage {
   async deleteTopic(name: string): Promise<boolean> {
     this.check();
     this.checkName(name);
-    this.reader.forget(this.catalog.kafkaName(name));
+    await this.releaseTopic(name);
     return this.catalog.delete(name);
+  }
+
+  /** The reader's position on the topic is the only state held per topic. */
+  async releaseTopic(name: string): Promise<void> {
+    this.check();
+    this.checkName(name);
+    this.reader.forget(this.catalog.kafkaName(name));
   }
 
   /** Checks the topic and partition; returns the Kafka topic name. */

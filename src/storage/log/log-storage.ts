@@ -36,6 +36,9 @@ export class LogStorage implements Storage {
     if (this.state !== 'new') throw new EvmeshError('EVM_UNAVAILABLE', `log storage is ${this.state === 'open' ? 'already open' : 'closed'}`);
     await mkdir(this.topicsDir, { recursive: true });
     await mkdir(this.trashDir, { recursive: true });
+    // A crash between deleteTopic's rename and its rm leaves the topic here, already invisible.
+    // Best effort: another instance's deleteTopic may be removing the same entry right now.
+    for (const left of await readdir(this.trashDir)) await rm(join(this.trashDir, left), { recursive: true, force: true }).catch(() => {});
     this.state = 'open';
     this.retentionTimer = setInterval(() => void this.enforceRetention(), this.options.retentionCheckMs);
     this.retentionTimer.unref();
@@ -72,17 +75,7 @@ export class LogStorage implements Storage {
     if (!TOPIC_NAME.test(name)) return false;
     const meta = await this.meta(name);
     if (!meta) return false;
-    this.metas.delete(name);
-    const prefix = `${name}\0`;
-    const closing: Promise<unknown>[] = [];
-    for (const map of [this.partitions, this.offsetLogs] as Map<string, Promise<Partition | OffsetsLog>>[]) {
-      for (const [key, opening] of map) {
-        if (!key.startsWith(prefix)) continue;
-        map.delete(key);
-        closing.push(opening.then((x) => x.close()).catch(() => {}));
-      }
-    }
-    await Promise.all(closing);
+    await this.releaseTopic(name);
     // Rename out of topics/ first so a half-deleted topic is never visible, then remove.
     const trash = join(this.trashDir, `${name}.${process.pid}.${randomBytes(6).toString('hex')}`);
     try {
@@ -94,6 +87,23 @@ export class LogStorage implements Storage {
     await fsyncDir(this.topicsDir);
     await rm(trash, { recursive: true, force: true });
     return true;
+  }
+
+  /** Closes the topic's open partitions and offsets logs and forgets its cached meta; the
+   *  files stay (the controller's instance deletes them, docs/admin.md). */
+  async releaseTopic(name: string): Promise<void> {
+    this.check();
+    this.metas.delete(name);
+    const prefix = `${name}\0`;
+    const closing: Promise<unknown>[] = [];
+    for (const map of [this.partitions, this.offsetLogs] as Map<string, Promise<Partition | OffsetsLog>>[]) {
+      for (const [key, opening] of map) {
+        if (!key.startsWith(prefix)) continue;
+        map.delete(key);
+        closing.push(opening.then((x) => x.close()).catch(() => {}));
+      }
+    }
+    await Promise.all(closing);
   }
 
   // --- records -------------------------------------------------------------------------------
