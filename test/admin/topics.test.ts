@@ -143,6 +143,42 @@ describe('admin topic deletion: log storage', () => {
   });
 });
 
+describe('admin topic deletion: publishes racing it (log storage, topics.autoCreate off)', () => {
+  it('each racing publish is acked before the deletion or fails with EVM_UNKNOWN_TOPIC; no shard recreates the files; the name starts fresh', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'evmesh-admin-race-'));
+    const broker = await start({ storage: 'log', dataDir, 'topics.autoCreate': false });
+    try {
+      await broker.client().createTopic('race', 4);
+      const outcomes: string[] = [];
+      let deleted = false;
+      const publishing = (async () => {
+        for (let i = 0; !deleted || i % 10 !== 0; i++) {
+          await broker.client().publishBatch('race', [ev(`r${i}`), ev(`r${i}b`)]).then(
+            () => outcomes.push('acked'),
+            (err: { code?: string }) => outcomes.push(String(err.code)),
+          );
+          if (i > 10_000) break;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 50));
+      const del = await httpJson(broker.ports.admin!, 'DELETE', '/topics/race');
+      deleted = true;
+      await publishing;
+      assert.equal(del.status, 200);
+      assert.ok(outcomes.includes('acked'));
+      assert.deepEqual([...new Set(outcomes)].sort(), ['EVM_UNKNOWN_TOPIC', 'acked']);
+      assert.equal(outcomes.lastIndexOf('acked') < outcomes.indexOf('EVM_UNKNOWN_TOPIC'), true, 'no ack after the first failure');
+      await assert.rejects(stat(join(dataDir, 'topics', 'race')), { code: 'ENOENT' });
+      await broker.client().createTopic('race', 4);
+      const fresh = await broker.client().publishBatch('race', Array.from({ length: 8 }, (_, i) => ev(`f${i}`)));
+      assert.deepEqual(fresh.map((r) => r.offset), [0, 0, 0, 0, 1, 1, 1, 1]);
+    } finally {
+      await broker.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('admin topic deletion: memory storage', () => {
   let broker: RunningBroker;
   before(async () => { broker = await start({ storage: 'memory' }); });
