@@ -195,6 +195,24 @@ describe('admin topic deletion: memory storage', () => {
     assert.deepEqual((await consume(broker, 'mem', 'g', 2)).sort(), ['new-0', 'new-1']);
   });
 
+  it('create, inspect, list: idempotent create, 409 on another partition count, 400 on bad input', async () => {
+    const admin = broker.ports.admin!;
+    const c1 = await httpJson(admin, 'POST', '/topics', { name: 'shape', partitions: 3 });
+    assert.deepEqual([c1.status, c1.body], [201, { name: 'shape', partitions: 3 }]);
+    assert.equal((await httpJson(admin, 'POST', '/topics', { name: 'shape', partitions: 3 })).status, 201);
+    const other = await httpJson(admin, 'POST', '/topics', { name: 'shape', partitions: 5 });
+    assert.deepEqual([other.status, other.body.code], [409, 'EVM_TOPIC_EXISTS']);
+    for (const bad of [{ name: 'a b' }, { name: 'ok', partitions: 0 }, { name: 'ok', partitions: 1.5 }, { partitions: 1 }]) {
+      const r = await httpJson(admin, 'POST', '/topics', bad);
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.match(r.body.code, /^EVM_BAD_(TOPIC|REQUEST)$/);
+    }
+    const one = (await httpJson(admin, 'GET', '/topics/shape')).body;
+    assert.deepEqual([one.name, one.partitions, typeof one.createdAt], ['shape', 3, 'number']);
+    assert.deepEqual((await httpJson(admin, 'GET', '/topics')).body.find((t: { name: string }) => t.name === 'shape'), one);
+    assert.deepEqual((await httpJson(admin, 'GET', '/topic')).body.find((t: { name: string }) => t.name === 'shape'), { name: 'shape', messageCount: null, partitions: 3 });
+  });
+
   it('a subscriber on the main thread also blocks the delete (409); the refused topic keeps its records', async () => {
     const admin = broker.ports.admin!;
     const sub = await broker.client().subscribe({ topic: 'held', group: 'main-g' }, (d) => d.ack());
