@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Delivery, MeshEvent } from '../../src/core/types.js';
+import { EvmeshClient } from '../../src/sdk/evmesh-client.js';
 import { httpJson } from '../helpers/http.js';
 import { deleteKafkaTopics, kafkaUp, uniquePrefix } from '../helpers/kafka.js';
 import { send, sink } from '../protocol/http-helpers.js';
@@ -217,6 +218,21 @@ describe('admin topic deletion: memory storage', () => {
     assert.deepEqual([one.name, one.partitions, typeof one.createdAt], ['shape', 3, 'number']);
     assert.deepEqual((await httpJson(admin, 'GET', '/topics')).body.find((t: { name: string }) => t.name === 'shape'), one);
     assert.deepEqual((await httpJson(admin, 'GET', '/topic')).body.find((t: { name: string }) => t.name === 'shape'), { name: 'shape', messageCount: null, partitions: 3 });
+  });
+
+  it('a binary-protocol TCP subscriber (on one shard) blocks the delete (409); once it left, the delete succeeds', async () => {
+    const admin = broker.ports.admin!;
+    const tcp = await EvmeshClient.connect({ host: '127.0.0.1', port: broker.ports.tcp!, reconnect: false });
+    try {
+      const sub = await tcp.subscribe({ topic: 'tcp-held', group: 'tcp-g' }, (d) => d.ack());
+      const r = await httpJson(admin, 'DELETE', '/topics/tcp-held');
+      assert.deepEqual([r.status, r.body.code], [409, 'EVM_CONFLICT']);
+      assert.match(r.body.message, /tcp-g/);
+      await sub.close();
+      assert.equal((await httpJson(admin, 'DELETE', '/topics/tcp-held')).status, 200);
+    } finally {
+      await tcp.close();
+    }
   });
 
   it('a subscriber on the main thread also blocks the delete (409); the refused topic keeps its records', async () => {
