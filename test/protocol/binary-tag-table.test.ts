@@ -49,3 +49,19 @@ test('dropOwner forgets one subscription\'s tags and keeps the others; clear() f
   assert.equal(t.get(1501), undefined);
   assert.equal(t.add('x', 'odd'), 2100);
 });
+
+test('a tag never acked does not pin the array: older held entries move aside and stay usable', () => {
+  const t = new TagTable<number, string>(16);
+  t.add(-1, 'stuck'); // tag 0, never acked
+  for (let i = 1; i <= 1000; i++) { const tag = t.add(i, i % 7 === 0 ? 'keep' : 'a'); if (i % 7 !== 0) assert.equal(t.take(tag), i); }
+  assert.equal(t.size, 1 + Math.floor(1000 / 7));
+  assert.equal(t.get(0), -1);
+  assert.equal(t.get(7), 7);
+  const got: number[] = [];
+  t.takeRange(0, 50, (d) => got.push(d));
+  assert.deepEqual(got, [-1, 7, 14, 21, 28, 35, 42, 49], 'tag order across moved and array entries');
+  t.dropOwner('keep');
+  assert.equal(t.size, 0);
+  assert.equal(t.add(5, 'a'), 1001);
+  assert.equal(t.take(1001), 5);
+});
