@@ -68,7 +68,7 @@ export function utf8Length(s: string): number {
 }
 
 /** A buffer at least twice as large with room for `extra` bytes after the first `used`, which
- *  are copied over (the growable writers: ByteWriter, the binary protocol's FrameWriter). */
+ *  are copied over (ByteWriter). */
 export function growBuffer(buf: Buffer, used: number, extra: number): Buffer {
   let size = Math.max(buf.length * 2, 64);
   while (size < used + extra) size *= 2;

@@ -50,7 +50,9 @@ export interface CoreOptions {
   readonly maxPendingPublishes?: number;
   /** Period of the timer that checks ack/request timeouts. Default clamp(min timeout / 10, 5, 100). */
   readonly tickMs?: number;
-  /** Records kept per owned partition in the tail cache for live cursors. Default 4096. */
+  /** Records kept per owned partition in the tail cache for live cursors (at least the latest
+   *  append). Default 512: with 4096 every cached view outlived several scavenges and was
+   *  promoted (docs/core.md "Reads"). */
   readonly tailCacheRecords?: number;
   /** Background errors (a failed read, a failed commit). Default: console.error. */
   readonly onError?: (err: unknown, where: string) => void;
@@ -144,7 +146,7 @@ export class Core {
     this.owner = new PartitionOwner({
       nodeId: this.nodeId, shards, onController: options.partitionsOnController === true, refreshMs: options.boundsRefreshMs,
       storage: options.storage, topics: this.topics, now: this.now,
-      maxBatchEvents: options.maxBatchEvents, tailCacheRecords: options.tailCacheRecords ?? 4096,
+      maxBatchEvents: options.maxBatchEvents, tailCacheRecords: options.tailCacheRecords ?? 512,
       deadLetterTopic: options.deadLetterTopic, send, onError: this.onError,
       publishDeadLetter: (topic, ev) => this.publishInternal(topic, ev),
     });

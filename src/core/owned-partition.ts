@@ -138,8 +138,10 @@ export class OwnedPartition {
     if (this.tailCap <= 0) return;
     if (base !== this.tailBase + this.tail.length) { this.tail = []; this.tailBase = base; }
     for (let i = 0; i < values.length; i++) this.tail.push(values[i]!);
-    if (this.tail.length > 2 * this.tailCap) {
-      const drop = this.tail.length - this.tailCap;
+    // The latest append stays whole, however large: its cursors read it right after this.
+    const keep = Math.max(this.tailCap, values.length);
+    if (this.tail.length > 2 * keep) {
+      const drop = this.tail.length - keep;
       this.tail = this.tail.slice(drop);
       this.tailBase += drop;
     }

@@ -123,6 +123,43 @@ class Connection {
 
 const DEFAULT_PORT = 10000;
 
+interface DeliverySink {
+  /** The delivery arrived on the current connection (only those can be acked or replied to). */
+  live(epoch: number): boolean;
+  ack(s: SubState, tag: number): void;
+  reply(s: SubState, tag: number, reply: MeshEvent): Promise<void>;
+}
+
+/** A delivery as the handler gets it: a class rather than an object with two closures, since a
+ *  delivery lives until it is acked (thousands in flight per subscription reach the old
+ *  generation, and every closure with its context was one more object there). */
+class SdkDelivery implements ClientDelivery {
+  private acked = false;
+  constructor(
+    readonly event: MeshEvent,
+    readonly topic: string,
+    readonly partition: number,
+    readonly offset: number,
+    readonly attempt: number,
+    private readonly tag: number,
+    private readonly epoch: number,
+    private readonly sub: SubState,
+    private readonly sink: DeliverySink,
+  ) {}
+
+  ack(): void {
+    if (this.acked) return;
+    this.acked = true;
+    if (this.sink.live(this.epoch) && !this.sub.closed) this.sink.ack(this.sub, this.tag);
+  }
+
+  reply(event: MeshEvent): Promise<void> {
+    if (!this.sink.live(this.epoch)) return Promise.reject(new EvmeshError('EVM_UNAVAILABLE', 'the connection this request arrived on was lost'));
+    this.acked = true;
+    return this.sink.reply(this.sub, this.tag, event);
+  }
+}
+
 export class EvmeshClient {
   private readonly o: Required<Pick<EvmeshClientOptions, 'host' | 'port' | 'clientId' | 'maxInflightEvents' | 'maxBatchEvents' | 'connectTimeoutMs' | 'maxFrameBytes'>>;
   private readonly reconnect: Required<ReconnectOptions> | undefined;
@@ -146,6 +183,19 @@ export class EvmeshClient {
   /** Bumped per connection: deliveries of an older one cannot be acked. */
   private epoch = 0;
   private closedPromise: Promise<void> | undefined;
+  /** What deliveries call back into (one object per client, not closures per delivery). */
+  private readonly sink: DeliverySink = {
+    live: (epoch) => epoch === this.epoch,
+    ack: (s, tag) => {
+      this.acks.push(tag);
+      s.credit++;
+      this.scheduleFlush();
+    },
+    reply: (s, tag, reply) => {
+      s.credit++; // the server acks a replied request
+      return this.call(F.REPLY, { tag, event: reply.attributes }, [reply.data]).then(() => undefined);
+    },
+  };
 
   private constructor(private readonly opts: EvmeshClientOptions) {
     const r = opts.reconnect ?? true;
@@ -388,27 +438,9 @@ export class EvmeshClient {
     const epoch = this.epoch;
     for (let i = 0; i < h.d.length; i++) {
       const [partition, offset, attempt, attributes] = h.d[i]!;
-      const tag = h.tag + i;
       const dd = data[i];
       const event: MeshEvent = dd === undefined ? { attributes } : { attributes, data: dd };
-      let acked = false;
-      const ack = (): void => {
-        if (acked) return;
-        acked = true;
-        if (epoch !== this.epoch || s.closed) return;
-        this.acks.push(tag);
-        s.credit++;
-        this.scheduleFlush();
-      };
-      const delivery: ClientDelivery = {
-        event, topic: h.topic, partition, offset, attempt, ack,
-        reply: (reply) => {
-          if (epoch !== this.epoch) return Promise.reject(new EvmeshError('EVM_UNAVAILABLE', 'the connection this request arrived on was lost'));
-          acked = true;
-          s.credit++; // the server acks a replied request
-          return this.call(F.REPLY, { tag, event: reply.attributes }, [reply.data]).then(() => undefined);
-        },
-      };
+      const delivery = new SdkDelivery(event, h.topic, partition, offset, attempt, h.tag + i, epoch, s, this.sink);
       try {
         s.handler(delivery);
       } catch (err) {

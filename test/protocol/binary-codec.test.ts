@@ -86,6 +86,23 @@ function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number
   assert.fail('no error');
 }
 
+test('FrameWriter.take() views stay intact while later frames fill the slab and roll over to new ones', () => {
+  const w = new FrameWriter(new HeaderCodec(), 256);
+  const codec = new HeaderCodec();
+  const taken: { bytes: Buffer; copy: Buffer; n: number }[] = [];
+  for (let n = 0; n < 40; n++) {
+    // Frames of 10 … 1180 bytes: some fit the 256-byte slab's rest, some need a larger one.
+    w.frame(F.PUBLISH, { id: n, topic: 't', events: [{ n }] }, [Buffer.alloc(n * 29, n)]);
+    if (n % 3 === 0) { const bytes = w.take()!; taken.push({ bytes, copy: Buffer.from(bytes), n }); }
+  }
+  assert.equal(w.take(), undefined, 'frame 39 was taken: nothing pending');
+  for (const t of taken) {
+    assert.deepEqual(t.bytes, t.copy, `view taken after frame ${t.n} unchanged`);
+    const frames = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(t.bytes).map((r) => parseFrame(r, codec));
+    assert.equal((frames.at(-1)!.header as { id: number }).id, t.n);
+  }
+});
+
 test('bad preamble: wrong magic → EVM_BAD_FRAME, wrong version → EVM_UNSUPPORTED (also byte by byte)', () => {
   for (const chunk of [undefined, 1]) {
     assert.equal(decodeError(Buffer.from('EVMX\x01'), { preamble: true, chunk }).code, 'EVM_BAD_FRAME');

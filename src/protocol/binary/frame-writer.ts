@@ -1,28 +1,43 @@
-// Builds outgoing frames into one growable buffer, so a connection writes everything it has
-// for an event-loop turn with one socket write (take()). Pure, no I/O.
+// Builds outgoing frames into a slab buffer, so a connection writes everything it has for an
+// event-loop turn with one socket write (take()). Pure, no I/O.
+//
+// take() hands out a view of the slab and later frames continue after it: a new slab is
+// allocated only when the current one is full, so the memory allocated follows the bytes
+// written. Measured: a fresh buffer per take() (up to 4 MiB, the size the writer had grown
+// to) made most of the SDK's and the server's garbage collections "external memory
+// pressure" ones (a mark-compact every ~200 ms at 10k events/s on the publish → push bench).
 import { Buffer } from 'node:buffer';
 import { FRAME_OVERHEAD, NO_DATA, PREAMBLE } from './frames.js';
 import type { HeaderCodec } from './header-codec.js';
-import { growBuffer } from '../../core/bytes.js';
 
-const INITIAL_BYTES = 16 * 1024;
+const SLAB_BYTES = 64 * 1024;
 
 export class FrameWriter {
   private buf: Buffer;
+  /** Start of the bytes not taken yet. */
+  private start = 0;
   private pos = 0;
 
   /** Encodes the headers of frames written from now on (the set may change after HELLO). */
-  constructor(public codec: HeaderCodec, private readonly initial = INITIAL_BYTES) {
-    this.buf = Buffer.allocUnsafe(initial);
+  constructor(public codec: HeaderCodec, private readonly slab = SLAB_BYTES) {
+    this.buf = Buffer.allocUnsafe(slab);
   }
 
   /** Bytes waiting for take(). */
   get length(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 
+  /** Room for `extra` more bytes: the bytes not taken yet move to a new slab (twice what they
+   *  need, so a long run of frames between takes is copied O(1) times per byte). */
   private ensure(extra: number): void {
-    if (this.pos + extra > this.buf.length) this.buf = growBuffer(this.buf, this.pos, extra);
+    if (this.pos + extra <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.slab, 2 * (pending + extra)));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = pending;
   }
 
   preamble(): void {
@@ -57,13 +72,12 @@ export class FrameWriter {
     this.pos = p;
   }
 
-  /** Everything written since the last take() (a fresh buffer follows: the socket keeps this
-   *  one until it is written). Undefined when nothing is pending. */
+  /** Everything written since the last take(), as a view the caller may keep (the bytes are
+   *  never written again). Undefined when nothing is pending. */
   take(): Buffer | undefined {
-    if (this.pos === 0) return undefined;
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(Math.max(this.initial, Math.min(this.buf.length, 4 * 1024 * 1024)));
-    this.pos = 0;
+    if (this.pos === this.start) return undefined;
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
     return out;
   }
 }

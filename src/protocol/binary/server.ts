@@ -20,6 +20,7 @@ import {
 import { threadMetrics } from '../../metrics/shard.js';
 import type { TcpConnectionMetrics } from '../../metrics/tcp.js';
 import { checkStructures, HeaderCodec } from './header-codec.js';
+import { TagTable } from './tag-table.js';
 
 /** Checks a HELLO's opaque `auth` field; throw (EVM_UNAUTHENTICATED) to refuse. */
 export type Authenticate = (credentials: unknown, clientId: string) => void | Promise<void>;
@@ -52,8 +53,6 @@ interface SubState {
   head: number;
 }
 
-interface Tagged { readonly d: Delivery; readonly sub: SubState }
-
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const bad = (message: string): EvmeshError => new EvmeshError('EVM_BAD_REQUEST', message);
@@ -66,8 +65,7 @@ class BinarySession implements Session {
   private readonly client: Client;
   private readonly subs = new Map<number, SubState>();
   private nextSub = 1;
-  private readonly tags = new Map<number, Tagged>();
-  private nextTag = 0;
+  private readonly tags = new TagTable<Delivery, SubState>();
   private inflightPublishes = 0;
   /** Client calls in flight (publish, subscribe, request, reply), for drain. */
   private calls = 0;
@@ -346,7 +344,7 @@ class BinarySession implements Session {
     if (s.ready) this.metrics.unsubscribed(s.topic);
     this.subs.delete(s.id);
     s.queue.length = 0;
-    for (const [tag, t] of this.tags) if (t.sub === s) this.tags.delete(tag);
+    this.tags.dropOwner(s);
     await s.sub?.close();
   }
 
@@ -364,19 +362,9 @@ class BinarySession implements Session {
     for (let i = 0; i < list.length; i += 2) {
       const first = list[i], count = list[i + 1];
       if (!isUint(first) || !isUint(count)) throw bad('ACK tags must be unsigned integers');
-      if (count <= this.tags.size) {
-        for (let t = first; t < first + count; t++) this.ackTag(t);
-      } else {
-        for (const t of [...this.tags.keys()]) if (t >= first && t < first + count) this.ackTag(t);
-      }
+      // Tags acked already, or of a closed subscription, are skipped.
+      this.tags.takeRange(first, count, ackDelivery);
     }
-  }
-
-  private ackTag(tag: number): void {
-    const t = this.tags.get(tag);
-    if (t === undefined) return; // acked already, or its subscription closed
-    this.tags.delete(tag);
-    t.d.ack();
   }
 
   /** Moves queued deliveries into DELIVER frames within each subscription's credit. */
@@ -386,14 +374,14 @@ class BinarySession implements Session {
       while (s.credit > 0 && s.head < s.queue.length && this.socket.writableLength < HIGH_WATER) {
         const d: DeliveredEvent[] = [];
         const data: (Uint8Array | undefined)[] = [];
-        const tag = this.nextTag;
+        const tag = this.tags.next;
         let bytes = 0;
         while (s.credit > 0 && s.head < s.queue.length && bytes < DELIVER_FRAME_BYTES) {
           const del = s.queue[s.head++]!;
           d.push([del.partition, del.offset, del.attempt, del.event.attributes as Record<string, string>]);
           data.push(del.event.data);
           bytes += 64 + (del.event.data?.length ?? 0);
-          this.tags.set(this.nextTag++, { d: del, sub: s });
+          this.tags.add(del, s);
           s.credit--;
         }
         this.writer.frame(F.DELIVER, { sub: s.id, topic: s.topic, tag, d }, data);
@@ -432,8 +420,8 @@ class BinarySession implements Session {
     const t = isUint(o.tag) ? this.tags.get(o.tag) : undefined;
     if (t === undefined) { this.sendError(bad(`REPLY tag ${String(o.tag)} is not an unacknowledged delivery of this connection`), id); return; }
     if (!isAttributes(o.event)) { this.sendError(new EvmeshError('EVM_BAD_EVENT', 'REPLY needs event (the attributes map)'), id); return; }
-    this.track(this.client.reply(t.d, meshEvent(o.event, data)).then(
-      () => { this.tags.delete(o.tag as number); this.send(F.OK, { id }); },
+    this.track(this.client.reply(t, meshEvent(o.event, data)).then(
+      () => { this.tags.take(o.tag as number); this.send(F.OK, { id }); },
       (err) => this.sendError(toEvmeshError(err), id),
     ));
   }
@@ -534,6 +522,8 @@ class BinarySession implements Session {
     this.backlog = [];
   }
 }
+
+const ackDelivery = (d: Delivery): void => d.ack();
 
 function authError(err: unknown): EvmeshError {
   const e = toEvmeshError(err);
