@@ -52,10 +52,15 @@ const event = (): PbCloudEvent => fromMeshEvent({ attributes: { specversion: '1.
 const okStatus = (m: Raw, bytes: Buffer): boolean =>
   (m.responseDeserialize(bytes) as PbCloudEvent).attributes?.statuscode?.ce_string === '0';
 
+/** The HTTP/2 receive window of the clients: grpc-java's default (1 MiB, what the Java SDK's
+ *  channels get) rather than grpc-js's 64 KiB, with which a stream's pushes stall on window updates
+ *  from the client's loop. */
+const FLOW_CONTROL_WINDOW = 1024 * 1024;
+
 /** Its own TCP connection per client (grpc-js shares subchannels between identical channels),
  *  so the kernel spreads the clients over the shards' SO_REUSEPORT listeners. */
 const clients = (port: number, n: number): Client[] =>
-  Array.from({ length: n }, () => new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+  Array.from({ length: n }, () => new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW }));
 
 function unaryCall(c: Client, method: string, bytes: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
