@@ -1,11 +1,14 @@
 // The hand-written CloudEvent protobuf codec (src/protocol/grpc/codec.ts, spec G4) against
 // protobufjs (proto-loader) as the reference: both directions, every field and attribute type,
-// negative integers, every prefix of a message and random bytes (only EVM_BAD_FRAME, never a crash).
+// negative integers, every prefix of a message and random bytes (only EVM_BAD_FRAME, never a crash);
+// and the one-step push encoder (encode-event.ts) against the two steps it replaces.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { messageType } from '../../src/protocol/grpc/proto.js';
 import { decodeCloudEvent, decodeCloudEventBatch, encodeCloudEvent, encodeCloudEventBatch } from '../../src/protocol/grpc/codec.js';
-import type { PbCloudEvent } from '../../src/protocol/grpc/cloudevent.js';
+import { fromMeshEvent, type PbCloudEvent } from '../../src/protocol/grpc/cloudevent.js';
+import { encodeMeshEvent } from '../../src/protocol/grpc/encode-event.js';
+import type { MeshEvent } from '../../src/core/types.js';
 import { EvmeshError } from '../../src/errors.js';
 
 type Ref = { serialize(v: object): Buffer; deserialize(b: Buffer): object };
@@ -80,6 +83,26 @@ test('bad input: every truncation of a message and random bytes decode or fail w
     const junk = Buffer.from(Array.from({ length: rand() % 64 }, () => rand() & 0xff));
     for (const decode of [decodeCloudEvent, decodeCloudEventBatch]) {
       try { decode(junk); } catch (err) { assert.ok(err instanceof EvmeshError && err.code === 'EVM_BAD_FRAME', String(err)); }
+    }
+  }
+});
+
+test('G25: encodeMeshEvent writes the bytes of encodeCloudEvent(fromMeshEvent(event, extra)) for every attribute type and data kind', () => {
+  const base = { specversion: '1.0', id: 'e-1', source: '/s', type: 't' };
+  const long = 'x'.repeat(300), wide = 'ü✓𝄞'.repeat(50);
+  const events: MeshEvent[] = [
+    { attributes: { ...base, subject: 'topic', seqnum: '1', n: 42, neg: -7, max: 2147483647, min: -2147483648, big: 2 ** 40, frac: -1.2345678901234567e-300, yes: true, no: false, time: '2026-01-02T03:04:05.678Z', datacontenttype: 'application/octet-stream' }, data: Buffer.alloc(1024, 0x61) },
+    { attributes: { ...base, time: 'not a time', epoch: '1970-01-01T00:00:00Z', old: '1960-05-05T00:00:00.5Z', datacontenttype: 'text/plain; charset=utf-8', long, wide, uni: 'ü✓𝄞', k: '✓'.repeat(38) }, data: Buffer.from(`héllo ${wide} \xff`, 'latin1') },
+    { attributes: { ...base, time: '1969-12-31T23:59:59.250Z', uniqueid: 'u' }, data: new Uint8Array(0) },
+    { attributes: { specversion: '1.0', id: '', source: '', type: '', datacontenttype: 'application/json' }, data: Buffer.from('{"a":"ü"}') },
+    { attributes: { ...base, datacontenttype: 'application/protobuf' }, data: messageType('google.protobuf.Any').serialize({ type_url: 't/x', value: Buffer.from([8, 1]) }) },
+    { attributes: { ...base, ackid: 'old', constructor: 'c' } },
+  ];
+  const extras: (Record<string, string> | undefined)[] = [undefined, { reqeventmesh2ctimestamp: '1700000000000' }, { reqeventmesh2ctimestamp: '1', ackid: '17', uniqueid: 'x', id: 'i', time: 'plain' }];
+  for (const ev of events) {
+    for (const extra of extras) {
+      const expected = encodeCloudEvent(fromMeshEvent(ev, extra));
+      assert.deepEqual(encodeMeshEvent(ev, extra), expected, `${JSON.stringify(ev.attributes).slice(0, 60)} + ${JSON.stringify(extra)}`);
     }
   }
 });

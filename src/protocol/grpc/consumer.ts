@@ -1,5 +1,5 @@
 // ConsumerService (spec G13, G14, G16) and HeartbeatService (G17) over the shard's client records.
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { EvmeshError, toEvmeshError } from '../../errors.js';
 import { validateWebhookUrl } from '../webhook/url.js';
 import { ceInteger, ceString, type PbCloudEvent } from './cloudevent.js';
@@ -8,7 +8,7 @@ import type { ClientRegistry, Sink } from './clients.js';
 import { answer, badMessageError, isBad, type GrpcContext } from './context.js';
 import { cellOfEvent } from './metrics.js';
 import { detail, plain } from './status.js';
-import { clientInfo, ConsumerStream } from './stream.js';
+import { clientInfo, ConsumerStream, type Call } from './stream.js';
 
 type Unary = (call: ServerUnaryCall<PbCloudEvent, PbCloudEvent>, cb: sendUnaryData<PbCloudEvent>) => void;
 
@@ -23,7 +23,7 @@ const WEBHOOK: Sink = { kind: 'webhook', removed() {} };
 export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, streams: Set<ConsumerStream>): {
   consumer: UntypedServiceImplementation; heartbeat: UntypedServiceImplementation;
 } {
-  const subscribeStream = (call: ServerDuplexStream<PbCloudEvent, PbCloudEvent>): void => {
+  const subscribeStream = (call: Call): void => {
     const s = new ConsumerStream(call, ctx, registry, (closed) => streams.delete(closed));
     streams.add(s);
   };

@@ -39,7 +39,8 @@ export class BadMessage {
 
 type Codec = { encode(v: object): Buffer; decode(b: Buffer): object };
 const CODECS: Record<string, Codec> = {
-  CloudEvent: { encode: encodeCloudEvent, decode: decodeCloudEvent },
+  // A Buffer is a CloudEvent encoded already (stream pushes, encode-event.ts).
+  CloudEvent: { encode: (v) => (Buffer.isBuffer(v) ? v : encodeCloudEvent(v)), decode: decodeCloudEvent },
   CloudEventBatch: { encode: encodeCloudEventBatch, decode: decodeCloudEventBatch },
 };
 

@@ -13,10 +13,11 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { EvmeshError, toEvmeshError } from '../../errors.js';
 import type { Delivery, MeshEvent } from '../../core/types.js';
 import { CORRELATION_ID, REPLY_TO } from '../../core/request-reply.js';
-import { ceString, fromMeshEvent, toMeshEvent, type PbCloudEvent } from './cloudevent.js';
+import { ceString, toMeshEvent, type PbCloudEvent } from './cloudevent.js';
 import { dataProblem, headerProblem, parseItems } from './checks.js';
 import type { ClientInfo, ClientRecord, ClientRegistry, Sink } from './clients.js';
 import { badMessageError, isBad, statusError, type GrpcContext } from './context.js';
+import { encodeMeshEvent } from './encode-event.js';
 import type { TrafficCell } from '../../metrics/traffic.js';
 import { cellOf, cellOfEvent } from './metrics.js';
 import { detail, echo, plain } from './status.js';
@@ -29,7 +30,8 @@ export const ACK_ID = 'ackid';
 const PUSH_TIME = 'reqeventmesh2ctimestamp';
 const MAX_PENDING_CONTROL = 64;
 
-type Call = ServerDuplexStream<PbCloudEvent, PbCloudEvent>;
+/** Pushes are written encoded already (encode-event.ts); answers as messages. */
+export type Call = ServerDuplexStream<PbCloudEvent, PbCloudEvent | Buffer>;
 interface Push { readonly record: ClientRecord; readonly delivery: Delivery }
 
 /** The client attributes of a request (G7); `group` from `consumergroup`. */
@@ -207,13 +209,13 @@ export class ConsumerStream implements Sink {
       if (this.clientAcks) extra[ACK_ID] = ackId = String(++this.nextAckId);
       const cid = delivery.event.attributes[CORRELATION_ID];
       if (record.type === 'SYNC' && typeof cid === 'string') this.trackRequest(cid, delivery);
-      const pb = fromMeshEvent(delivery.event, extra);
+      const bytes = encodeMeshEvent(delivery.event, extra);
       let ok: boolean;
       if (ackId !== undefined) {
         this.inflight.set(ackId, { record, delivery });
-        ok = this.call.write(pb);
+        ok = this.call.write(bytes);
       } else {
-        ok = this.call.write(pb, (err: Error | null | undefined) => { if (!err) delivery.ack(); });
+        ok = this.call.write(bytes, (err: Error | null | undefined) => { if (!err) delivery.ack(); });
       }
       const c = this.meter();
       c.toClient++;
