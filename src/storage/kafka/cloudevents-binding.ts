@@ -30,6 +30,27 @@ const CONTENT_TYPE = 'content-type';
 export const TYPES_HEADER = 'evmesh_types';
 const INT = 'i', FLOAT = 'f', BOOL = 'b';
 
+/** `ce_<name>` header keys, one string per attribute name, reused: a header object built as
+ *  `{ [CE + name]: v }` cost ~850 ns per 4-attribute event, one given a reused key by assignment
+ *  ~160 ns (Node 20, mb of toKafka's loop). Bounded, since names come from clients. */
+const ceKeys = new Map<string, string>();
+const MAX_CE_KEYS = 1024;
+
+function ceKey(name: string): string {
+  let key = ceKeys.get(name);
+  if (key === undefined) {
+    key = CE + name;
+    if (ceKeys.size < MAX_CE_KEYS) ceKeys.set(name, key);
+  }
+  return key;
+}
+
+function header(key: string, value: string): Header {
+  const h: Header = {};
+  h[key] = value;
+  return h;
+}
+
 const asBuffer = (v: Uint8Array): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
 
 function canonicalEvent(value: Uint8Array): ReturnType<typeof decodeEvent> | undefined {
@@ -53,14 +74,14 @@ export function toKafka(topic: string, value: Uint8Array): KafkaRecord {
   const attrs = ev.attributes;
   for (const name in attrs) {
     const v = attrs[name]!;
-    if (name === 'datacontenttype' && typeof v === 'string') { headers.push({ [CONTENT_TYPE]: v }); continue; }
+    if (name === 'datacontenttype' && typeof v === 'string') { headers.push(header(CONTENT_TYPE, v)); continue; }
     if (typeof v !== 'string') {
       if (typeof v === 'number' && Object.is(v, -0)) return { key: null, value: asBuffer(value), headers: undefined };
       types += `${types ? ',' : ''}${name}:${typeof v === 'boolean' ? BOOL : Number.isInteger(v) ? INT : FLOAT}`;
     }
-    headers.push({ [CE + name]: String(v) });
+    headers.push(header(ceKey(name), String(v)));
   }
-  if (types) headers.push({ [TYPES_HEADER]: types });
+  if (types) headers.push(header(TYPES_HEADER, types));
   const data = ev.data === undefined ? null : asBuffer(ev.data);
   return { key: partitionKeyOf(ev, topic) ?? null, value: data, headers };
 }
