@@ -7,6 +7,7 @@ import { decodeEvent, encodeEvent } from '../../src/core/codec.js';
 import { partitionKeyOf } from '../../src/core/partitioner.js';
 import type { AttrValue, MeshEvent } from '../../src/core/types.js';
 import { fromKafka, toKafka, TYPES_HEADER, type Header } from '../../src/storage/kafka/cloudevents-binding.js';
+import { rng } from '../helpers/rng.js';
 
 const flat = (headers: Header[] | undefined): [string, string][] =>
   (headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]) => [k, String(v)] as [string, string]));
@@ -61,16 +62,6 @@ test('a message from another producer: ce_ headers make a CloudEvent, anything e
   assert.equal(Buffer.from(fromKafka(Buffer.from('plain'), [{ traceparent: Buffer.from('x') }])).toString(), 'plain');
   assert.equal(fromKafka(null, undefined).length, 0);
 });
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The mapping by way of decodeEvent (what toKafka did before it scanned the bytes). */
 function viaDecode(topic: string, bytes: Uint8Array): [string, string][] {
