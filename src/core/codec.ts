@@ -17,17 +17,17 @@ import type { AttrValue, MeshEvent } from './types.js';
 
 export const EVENT_MAGIC = 0xce;
 export const EVENT_VERSION = 0x01;
-const FLAG_DATA = 0x01;
-const T_STRING = 0x01, T_INT = 0x02, T_FLOAT = 0x03, T_TRUE = 0x04, T_FALSE = 0x05;
+export const FLAG_DATA = 0x01;
+export const T_STRING = 0x01, T_INT = 0x02, T_FLOAT = 0x03, T_TRUE = 0x04, T_FALSE = 0x05;
 
 function zigzag(n: number): number {
   return n >= 0 ? n * 2 : -n * 2 - 1;
 }
-function unzigzag(z: number): number {
+export function unzigzag(z: number): number {
   return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
 }
 /** Integers whose zigzag form stays a safe integer. */
-function isVarintInteger(v: number): boolean {
+export function isVarintInteger(v: number): boolean {
   return Number.isInteger(v) && Math.abs(v) <= 2 ** 51 && !Object.is(v, -0);
 }
 

@@ -1,9 +1,10 @@
-// One partition on its owner shard: the append queue (one storage append in flight per
-// partition; batches queued meanwhile are merged into the next append), the high watermark,
+// One partition on its owner shard: the append queue (up to storage.appendsInFlight appends in
+// flight per partition, default one; batches queued meanwhile are merged into the next append;
+// appends settle in call order), the high watermark,
 // a small tail cache of just-appended records so live cursors do not re-read storage, and the
 // consumer-group states (group.ts) reading it.
 import { EvmeshError, toEvmeshError } from '../errors.js';
-import type { Storage } from '../storage/types.js';
+import type { AppendResult, Storage } from '../storage/types.js';
 import type { GroupPartition } from './group.js';
 
 export interface Rec { readonly offset: number; readonly value: Uint8Array }
@@ -35,7 +36,10 @@ export class OwnedPartition {
   readonly ready: Promise<void>;
   readonly groups = new Map<string, GroupPartition>();
   private readonly issuedCommits = new Map<string, number>();
-  private appending = false;
+  /** Appends issued to storage and not settled yet. */
+  private inFlight = 0;
+  /** Settles appends in call order, whatever order storage resolves them in. */
+  private settled: Promise<void> = Promise.resolve();
   private queue: AppendJob[] = [];
   private tail: Uint8Array[] = [];
   private tailBase = 0;
@@ -96,7 +100,7 @@ export class OwnedPartition {
     });
   }
 
-  get busy(): boolean { return this.appending || this.queue.length > 0; }
+  get busy(): boolean { return this.inFlight > 0 || this.queue.length > 0; }
 
   /** Resolves when no append is queued or in flight. */
   idle(): Promise<void> {
@@ -105,17 +109,19 @@ export class OwnedPartition {
   }
 
   private pump(): void {
-    if (this.appending) return;
-    if (this.queue.length === 0) {
+    if (this.inFlight === 0 && this.queue.length === 0) {
       const w = this.idleWaiters; this.idleWaiters = [];
       for (const r of w) r();
       return;
     }
-    this.appending = true;
+    if (this.queue.length === 0 || this.inFlight >= (this.storage.appendsInFlight ?? 1)) return;
+    this.inFlight++;
     const jobs = this.queue;
     this.queue = [];
     const values = jobs.length === 1 ? jobs[0]!.values : jobs.flatMap((j) => j.values);
-    this.io(() => this.storage.append(this.topic, this.partition, values, this.now())).then(
+    const appended = this.io(() => this.storage.append(this.topic, this.partition, values, this.now()));
+    const after = (): Promise<AppendResult> => appended;
+    this.settled = this.settled.then(after, after).then(
       (res) => {
         this.addToTail(res.baseOffset, values);
         if (res.baseOffset + res.count > this.end) this.end = res.baseOffset + res.count;
@@ -129,7 +135,7 @@ export class OwnedPartition {
         for (const j of jobs) j.reject(wrapped);
       },
     ).finally(() => {
-      this.appending = false;
+      this.inFlight--;
       this.pump();
     });
   }

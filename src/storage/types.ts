@@ -46,6 +46,9 @@ export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface Storage {
   readonly kind: string;
+  /** Appends to one partition the owner may have in flight at once (default 1). Above 1 the
+   *  storage must order a partition's records in call order (Kafka: its idempotent producer). */
+  readonly appendsInFlight?: number;
   open(): Promise<void>;
 
   /** Idempotent: returns the existing meta when the topic exists with the same partition count;

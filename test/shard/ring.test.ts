@@ -3,16 +3,7 @@ import { test } from 'node:test';
 import { EvmeshError } from '../../src/errors.js';
 import { Ring, RING_CONTROL_BYTES, RING_HEAD, RING_TAIL } from '../../src/shard/ring.js';
 import { spawnWorker } from '../../src/shard/spawn.js';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 /** A message of `len` bytes whose content is derived from `seq` (checkable on the other side). */
 function message(seq: number, len: number): Uint8Array {

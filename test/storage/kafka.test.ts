@@ -40,6 +40,23 @@ describe('KafkaStorage specifics', () => {
     }
   });
 
+  it('appends reach Kafka in call order (appendsInFlight), also while a topic created by another node is looked up first', async () => {
+    const prefix = uniquePrefix('order');
+    prefixes.push(prefix);
+    const [a, b] = [new KafkaStorage({ brokers, prefix, lingerMs: 1 }), new KafkaStorage({ brokers, prefix, lingerMs: 1 })];
+    await Promise.all([a.open(), b.open()]);
+    try {
+      assert.ok(a.appendsInFlight > 1);
+      await a.createTopic('t', 1); // b's catalog does not know 't': its first append adopts it
+      const calls = Array.from({ length: 6 }, (_, i) => b.append('t', 0, [Buffer.from(`v${i}`)]));
+      assert.deepEqual((await Promise.all(calls)).map((r) => r.baseOffset), [0, 1, 2, 3, 4, 5]);
+      const read = await a.read('t', 0, 0);
+      assert.deepEqual(read.map((r) => Buffer.from(r.value).toString()), ['v0', 'v1', 'v2', 'v3', 'v4', 'v5']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('a message over kafka.maxMessageBytes fails its append with EVM_TOO_LARGE; the partition stays usable', async () => {
     const s = new KafkaStorage({ brokers, prefix: uniquePrefix('size'), lingerMs: 1, maxMessageBytes: 4096 });
     prefixes.push(s.prefix);

@@ -20,12 +20,18 @@ const KAFKA_MAX_TOPIC = 249;
 
 export class KafkaStorage implements Storage {
   readonly kind = 'kafka';
+  /** The owner may pipeline appends: they reach the producer in call order (append) and its
+   *  idempotent producer keeps a partition's order; the producer bounds messages in flight. */
+  readonly appendsInFlight = Infinity;
   private readonly o: ResolvedKafkaOptions;
   private readonly producer: KafkaProducer;
   private readonly reader: KafkaReader;
   private readonly catalog: TopicCatalog;
   private readonly groups: GroupOffsets;
   private state: 'new' | 'open' | 'closed' = 'new';
+  /** Appends waiting for a topic lookup, and the chain that produces them in call order. */
+  private held = 0;
+  private lookups: Promise<unknown> = Promise.resolve();
 
   constructor(options: KafkaStorageOptions) {
     this.o = resolveKafkaOptions(options);
@@ -96,7 +102,14 @@ export class KafkaStorage implements Storage {
   /** Checks the topic and partition; returns the Kafka topic name. */
   private async part(topic: string, partition: number): Promise<string> {
     this.check();
-    const meta = TOPIC_NAME.test(topic) ? await this.catalog.get(topic) : undefined;
+    if (TOPIC_NAME.test(topic)) await this.catalog.get(topic);
+    return this.knownPart(topic, partition);
+  }
+
+  /** part() for a topic the catalog already has; throws EVM_UNKNOWN_TOPIC otherwise. */
+  private knownPart(topic: string, partition: number): string {
+    this.check();
+    const meta = TOPIC_NAME.test(topic) ? this.catalog.known(topic) : undefined;
     if (!meta) throw new EvmeshError('EVM_UNKNOWN_TOPIC', `unknown topic ${topic}`);
     if (!Number.isInteger(partition) || partition < 0 || partition >= meta.partitions) {
       throw new EvmeshError('EVM_BAD_REQUEST', `topic ${topic} has no partition ${partition}`);
@@ -104,19 +117,37 @@ export class KafkaStorage implements Storage {
     return this.catalog.kafkaName(topic);
   }
 
-  async append(topic: string, partition: number, values: readonly Uint8Array[], timestamp = Date.now()): Promise<AppendResult> {
-    const k = await this.part(topic, partition);
-    if (!Array.isArray(values) || !values.every((v) => v instanceof Uint8Array)) {
-      throw new EvmeshError('EVM_BAD_REQUEST', 'values must be an array of Uint8Array');
+  /** Appends reach the producer in call order, which is what lets the owner keep several in
+   *  flight (appendsInFlight): one of a topic in the catalog is produced before append returns;
+   *  one of a topic to look up in Kafka first holds every later append behind it. */
+  append(topic: string, partition: number, values: readonly Uint8Array[], timestamp = Date.now()): Promise<AppendResult> {
+    if (this.held === 0 && this.state === 'open' && this.catalog.known(topic)) return this.produce(topic, partition, values, timestamp);
+    this.held++;
+    const produced = this.lookups.then(() => this.part(topic, partition)).then(
+      () => { this.held--; return { done: this.produce(topic, partition, values, timestamp) }; },
+      (err: unknown) => { this.held--; throw err; },
+    );
+    this.lookups = produced.catch(() => {});
+    return produced.then((p) => p.done);
+  }
+
+  private produce(topic: string, partition: number, values: readonly Uint8Array[], timestamp: number): Promise<AppendResult> {
+    let k: string;
+    try {
+      k = this.knownPart(topic, partition);
+      if (!Array.isArray(values) || !values.every((v) => v instanceof Uint8Array)) {
+        throw new EvmeshError('EVM_BAD_REQUEST', 'values must be an array of Uint8Array');
+      }
+      if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+        throw new EvmeshError('EVM_BAD_REQUEST', `timestamp must be an integer >= 0 (ms since epoch), got ${timestamp}`);
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
-      throw new EvmeshError('EVM_BAD_REQUEST', `timestamp must be an integer >= 0 (ms since epoch), got ${timestamp}`);
-    }
-    if (values.length === 0) return { baseOffset: (await this.catalog.watermarks(k, partition)).high, count: 0 };
+    if (values.length === 0) return this.catalog.watermarks(k, partition).then((w) => ({ baseOffset: w.high, count: 0 }));
     const records: KafkaRecord[] = new Array(values.length);
     for (let i = 0; i < values.length; i++) records[i] = toKafka(topic, values[i]!);
-    const baseOffset = await this.producer.send(k, partition, records, timestamp);
-    return { baseOffset, count: values.length };
+    return this.producer.send(k, partition, records, timestamp).then((baseOffset) => ({ baseOffset, count: values.length }));
   }
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<StoredRecord[]> {

@@ -49,6 +49,9 @@ export class TopicCatalog {
 
   list(): TopicMeta[] { return [...this.metas.values()]; }
 
+  /** The meta of `name` if the catalog has it, without asking Kafka. */
+  known(name: string): TopicMeta | undefined { return this.metas.get(name); }
+
   /** The meta of `name`, adopting a Kafka topic of that name that the catalog does not know. */
   async get(name: string): Promise<TopicMeta | undefined> {
     const m = this.metas.get(name);
