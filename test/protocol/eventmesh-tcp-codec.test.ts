@@ -85,7 +85,7 @@ test('T84 ASYNC_MESSAGE_TO_SERVER fixture: CloudEvents body → topic = subject 
   // Pushed back (T52): CloudEvents JSON with the data verbatim and only protocoltype in the header.
   const push = encodeMessage(topic, event);
   assert.deepEqual(push.properties, { protocoltype: 'cloudevents' });
-  const json = JSON.parse(push.body);
+  const json = JSON.parse(push.body.join(''));
   assert.deepEqual(json.data, { content: 'testAsyncMessage' });
   assert.equal(json.ttl, '30000');
 });
@@ -207,7 +207,7 @@ test('T22 EventMeshMessage ↔ MeshEvent: id = seq, source "/", type eventmeshme
   assert.equal(text(event.data), 'héllo');
   const push = encodeMessage('T1', event);
   assert.deepEqual(push.properties, { protocoltype: 'eventmeshmessage' });
-  assert.deepEqual(JSON.parse(push.body), {
+  assert.deepEqual(JSON.parse(push.body.join('')), {
     topic: 'T1', headers: { datacontenttype: 'text/plain' }, body: 'héllo',
     properties: { k1: 'v1', n: '5', protocoltype: 'eventmeshmessage', protocolversion: '1.0', protocoldesc: 'tcp' },
   });
@@ -238,7 +238,7 @@ test('T52/T53: pushes re-encode any stored event as CloudEvents JSON, data exact
   assert.equal(cloudEventJson({ attributes: base }), JSON.stringify(base));
   // Round trip through the TCP message codec keeps attributes (with their JSON types) and data bytes.
   const ev = { attributes: { ...base, subject: 'T', datacontenttype: 'application/octet-stream' }, data: bin };
-  const back = decodeMessage({ protocoltype: 'cloudevents' }, '1', Buffer.from(encodeMessage('T', ev).body)).event;
+  const back = decodeMessage({ protocoltype: 'cloudevents' }, '1', Buffer.from(encodeMessage('T', ev).body.join(''))).event;
   assert.deepEqual(back.attributes, { ...ev.attributes, protocoltype: 'cloudevents' });
   assert.deepEqual(Buffer.from(back.data!), bin);
   assert.equal(JSON.parse(eventMeshMessageJson('T', { attributes: base })).topic, 'T');
