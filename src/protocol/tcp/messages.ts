@@ -108,10 +108,11 @@ export function cloudEventJsonParts(event: MeshEvent): readonly string[] {
   const json = isJsonContentType(ct);
   const textType = !json && ct !== undefined && /^\s*text\//i.test(ct);
   const text = json || textType ? validUtf8(data) : undefined;
-  const open = attrs === '{}' ? '{' : `${attrs.slice(0, -1)},`;
-  if (text !== undefined && json && isJsonText(text)) return [open, '"data":', text, '}'];
-  if (text !== undefined && textType) return [open, '"data":', JSON.stringify(text), '}'];
-  return [open, '"data_base64":"', Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), '"}'];
+  // The attributes without their closing brace, then the data member with a leading comma.
+  const open = attrs.slice(0, -1), comma = attrs === '{}' ? '' : ',';
+  if (text !== undefined && json && isJsonText(text)) return [open, comma, '"data":', text, '}'];
+  if (text !== undefined && textType) return [open, comma, '"data":', JSON.stringify(text), '}'];
+  return [open, comma, '"data_base64":"', Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), '"}'];
 }
 
 /** MeshEvent → CloudEvents JSON text (cloudEventJsonParts joined). */
