@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EvmeshError } from '../../src/errors.js';
 import { COMMANDS, commandOf, replyCommand } from '../../src/protocol/tcp/commands.js';
-import { encodeFrame, FrameDecoder, type Frame } from '../../src/protocol/tcp/frame.js';
+import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from '../../src/protocol/tcp/frame.js';
 import { headerJson, parseHeader } from '../../src/protocol/tcp/header.js';
 import { parseRedirectInfo, parseSubscription, parseUserAgent, subscriptionJson, userAgentJson } from '../../src/protocol/tcp/bodies.js';
 import { cloudEventJson, decodeMessage, encodeMessage, eventMeshMessageJson } from '../../src/protocol/tcp/messages.js';
@@ -108,6 +108,20 @@ test('incremental decoder: one byte at a time, and all fixtures back to back in 
     for (let i = 0; i < stream.length; i += size) chunks.push(stream.subarray(i, i + size));
     assert.deepEqual(decodeAll(chunks), whole, `chunk size ${size}`);
   }
+});
+
+test('T2/T3 encoding: a body in text parts, and FrameWriter frames back to back, give the same bytes as encodeFrame of the whole', () => {
+  const h = { cmd: 'ASYNC_MESSAGE_TO_SERVER', code: 0, seq: '7', properties: Object.freeze({ protocoltype: 'cloudevents' }) } as const;
+  const parts = ['{"id":"é"', ',', '"data":"x"}'];
+  const whole = encodeFrame(h, parts.join(''));
+  assert.deepEqual(encodeFrame(h, parts), whole);
+  assert.equal(text(decodeAll([whole])[0]!.body), '{"id":"é","data":"x"}');
+  const w = new FrameWriter(false);
+  w.add(h, parts, Infinity);
+  w.add({ cmd: 'HEARTBEAT_RESPONSE', code: 0, desc: 'success', seq: '8', properties: {} }, undefined, Infinity);
+  assert.deepEqual(w.take(), Buffer.concat([whole, encodeFrame({ cmd: 'HEARTBEAT_RESPONSE', code: 0, desc: 'success', seq: '8', properties: {} })]));
+  assert.throws(() => w.add(h, parts, whole.length - 1), (e: EvmeshError) => e.code === 'EVM_TOO_LARGE');
+  assert.equal(w.bytes, 0, 'a refused frame adds nothing');
 });
 
 test('T4 legacy length (≤ v1.8, Go SDK): decoded and encoded when legacyLength is set', () => {
