@@ -115,7 +115,7 @@ export async function tcpEventMeshScenario(durationMs: number, ctx: BenchContext
   ];
   return {
     scenario: 'tcp-eventmesh',
-    description: `EventMesh TCP protocol ${target ? `against ${target.href}` : 'against a fresh 2-shard evmesh (embedded log, fsync interval 5 ms)'}: ${CONNECTIONS} connections × ${WINDOW} pipelined ASYNC_MESSAGE_TO_SERVER publishes of 1 KiB CloudEvents; latency = publish → push to one subscriber at ${LATENCY_RATE} events/s; ceiling = raw TCP sink of binary frames in the same run`,
+    description: `EventMesh TCP protocol ${target ? `against ${target.href}` : 'against a fresh 2-shard evmesh (embedded log, fsync interval 5 ms)'}: ${CONNECTIONS} SDK connections × ${WINDOW} pipelined ASYNC_MESSAGE_TO_SERVER publishes of 1 KiB CloudEvents (publishBatch of ${BATCH}); latency = publish → push to one subscriber at ${LATENCY_RATE} events/s; ceiling = raw TCP sink of binary frames in the same run`,
     rows,
     latencies: [{ label: `publish→push at ${LATENCY_RATE / 1000}k/s`, summary: latency.latency }],
     details: { run, latency, ceiling, usage: publish.usage, metrics, metricsError: publish.value.metricsError },
