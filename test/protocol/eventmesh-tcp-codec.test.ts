@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EvmeshError } from '../../src/errors.js';
 import { COMMANDS, commandOf, replyCommand } from '../../src/protocol/tcp/commands.js';
-import { encodeFrame, FrameDecoder, type Frame } from '../../src/protocol/tcp/frame.js';
+import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from '../../src/protocol/tcp/frame.js';
 import { headerJson, parseHeader } from '../../src/protocol/tcp/header.js';
 import { parseRedirectInfo, parseSubscription, parseUserAgent, subscriptionJson, userAgentJson } from '../../src/protocol/tcp/bodies.js';
 import { cloudEventJson, decodeMessage, encodeMessage, eventMeshMessageJson } from '../../src/protocol/tcp/messages.js';
@@ -85,7 +85,7 @@ test('T84 ASYNC_MESSAGE_TO_SERVER fixture: CloudEvents body → topic = subject 
   // Pushed back (T52): CloudEvents JSON with the data verbatim and only protocoltype in the header.
   const push = encodeMessage(topic, event);
   assert.deepEqual(push.properties, { protocoltype: 'cloudevents' });
-  const json = JSON.parse(push.body);
+  const json = JSON.parse(push.body.join(''));
   assert.deepEqual(json.data, { content: 'testAsyncMessage' });
   assert.equal(json.ttl, '30000');
 });
@@ -108,6 +108,20 @@ test('incremental decoder: one byte at a time, and all fixtures back to back in 
     for (let i = 0; i < stream.length; i += size) chunks.push(stream.subarray(i, i + size));
     assert.deepEqual(decodeAll(chunks), whole, `chunk size ${size}`);
   }
+});
+
+test('T2/T3 encoding: a body in text parts, and FrameWriter frames back to back, give the same bytes as encodeFrame of the whole', () => {
+  const h = { cmd: 'ASYNC_MESSAGE_TO_SERVER', code: 0, seq: '7', properties: Object.freeze({ protocoltype: 'cloudevents' }) } as const;
+  const parts = ['{"id":"é"', ',', '"data":"x"}'];
+  const whole = encodeFrame(h, parts.join(''));
+  assert.deepEqual(encodeFrame(h, parts), whole);
+  assert.equal(text(decodeAll([whole])[0]!.body), '{"id":"é","data":"x"}');
+  const w = new FrameWriter(false);
+  w.add(h, parts, Infinity);
+  w.add({ cmd: 'HEARTBEAT_RESPONSE', code: 0, desc: 'success', seq: '8', properties: {} }, undefined, Infinity);
+  assert.deepEqual(w.take(), Buffer.concat([whole, encodeFrame({ cmd: 'HEARTBEAT_RESPONSE', code: 0, desc: 'success', seq: '8', properties: {} })]));
+  assert.throws(() => w.add(h, parts, whole.length - 1), (e: EvmeshError) => e.code === 'EVM_TOO_LARGE');
+  assert.equal(w.bytes, 0, 'a refused frame adds nothing');
 });
 
 test('T4 legacy length (≤ v1.8, Go SDK): decoded and encoded when legacyLength is set', () => {
@@ -207,7 +221,7 @@ test('T22 EventMeshMessage ↔ MeshEvent: id = seq, source "/", type eventmeshme
   assert.equal(text(event.data), 'héllo');
   const push = encodeMessage('T1', event);
   assert.deepEqual(push.properties, { protocoltype: 'eventmeshmessage' });
-  assert.deepEqual(JSON.parse(push.body), {
+  assert.deepEqual(JSON.parse(push.body.join('')), {
     topic: 'T1', headers: { datacontenttype: 'text/plain' }, body: 'héllo',
     properties: { k1: 'v1', n: '5', protocoltype: 'eventmeshmessage', protocolversion: '1.0', protocoldesc: 'tcp' },
   });
@@ -238,7 +252,7 @@ test('T52/T53: pushes re-encode any stored event as CloudEvents JSON, data exact
   assert.equal(cloudEventJson({ attributes: base }), JSON.stringify(base));
   // Round trip through the TCP message codec keeps attributes (with their JSON types) and data bytes.
   const ev = { attributes: { ...base, subject: 'T', datacontenttype: 'application/octet-stream' }, data: bin };
-  const back = decodeMessage({ protocoltype: 'cloudevents' }, '1', Buffer.from(encodeMessage('T', ev).body)).event;
+  const back = decodeMessage({ protocoltype: 'cloudevents' }, '1', Buffer.from(encodeMessage('T', ev).body.join(''))).event;
   assert.deepEqual(back.attributes, { ...ev.attributes, protocoltype: 'cloudevents' });
   assert.deepEqual(Buffer.from(back.data!), bin);
   assert.equal(JSON.parse(eventMeshMessageJson('T', { attributes: base })).topic, 'T');

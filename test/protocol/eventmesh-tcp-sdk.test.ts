@@ -63,6 +63,20 @@ test('SDK: a failed publish rejects with the server\'s error code (T41)', async 
   await pub.ping();
 });
 
+test('SDK: publishBatch pipelines more events than maxInflight and resolves when all are ACKed (T43); a bad event rejects it with its code, the others are stored', async () => {
+  const t = topic();
+  const sub = await client('sub', 'sdkBatch');
+  const c = collector(301);
+  await sub.subscribe(t, {}, (ev, ack) => { ack(); c.add(ev); });
+  const pub = await client('pub', 'sdkP', { maxInflight: 16 });
+  await pub.publishBatch(t, Array.from({ length: 300 }, (_, i) => event({ i })));
+  const mixed = [event('ok'), { attributes: { specversion: '1.0', id: '', source: '/', type: 't' } }];
+  await assert.rejects(pub.publishBatch(t, mixed), (e: EvmeshError) => e.code === 'EVM_BAD_EVENT');
+  await c.all;
+  assert.equal(new Set(c.got.map((e) => JSON.stringify(json(e)))).size, 301);
+  await pub.publishBatch(t, []);
+});
+
 test('SDK: a push that is not acked is redelivered (real acks, unlike upstream T58)', async () => {
   const t = topic();
   const sub = await client('sub', 'sdkRedeliver');

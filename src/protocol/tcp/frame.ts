@@ -38,13 +38,33 @@ export interface Frame {
 
 const utf8 = new TextEncoder();
 
+/** A frame body: bytes, UTF-8 text, or text in parts written one after the other (a CloudEvent's
+ *  attributes and its base64 data are not concatenated into one string first: the SDK's
+ *  publishes allocated ~1.6 KiB less per 1 KiB event, measured with the heap sampler). */
+export type FrameBody = Uint8Array | string | readonly string[];
+
+function bodyLength(body: FrameBody | undefined): number {
+  if (body === undefined) return 0;
+  if (typeof body === 'string') return Buffer.byteLength(body, 'utf8');
+  if (body instanceof Uint8Array) return body.byteLength;
+  let n = 0;
+  for (let i = 0; i < body.length; i++) n += Buffer.byteLength(body[i]!, 'utf8');
+  return n;
+}
+
+function writeBody(out: Buffer, at: number, body: FrameBody): void {
+  if (typeof body === 'string') out.write(body, at, 'utf8');
+  else if (body instanceof Uint8Array) out.set(body, at);
+  else for (let i = 0; i < body.length; i++) at += out.write(body[i]!, at, 'utf8');
+}
+
 /** Header + body → one frame. Throws EVM_TOO_LARGE above maxFrameBytes (T6). */
-export function encodeFrame(header: Header, body?: Uint8Array | string, opts: FrameOptions = {}): Buffer {
+export function encodeFrame(header: Header, body?: FrameBody, opts: FrameOptions = {}): Buffer {
   // Header and string bodies are written straight into the frame (no intermediate Buffer per
   // part): one allocation per frame, from Node's pool for frames under 4 KiB.
   const h = headerJson(header);
   const hLen = Buffer.byteLength(h, 'utf8');
-  const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+  const bodyLen = bodyLength(body);
   const total = PREFIX_BYTES + hLen + bodyLen;
   const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   if (total > max) throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${max}`, { bytes: total, limit: max });
@@ -53,10 +73,7 @@ export function encodeFrame(header: Header, body?: Uint8Array | string, opts: Fr
   out.writeUInt32BE(opts.legacyLength ? 8 + hLen + bodyLen : 13 + hLen + bodyLen, 13);
   out.writeUInt32BE(hLen, 17);
   out.write(h, PREFIX_BYTES, hLen, 'utf8');
-  if (body !== undefined) {
-    if (typeof body === 'string') out.write(body, PREFIX_BYTES + hLen, bodyLen, 'utf8');
-    else out.set(body, PREFIX_BYTES + hLen);
-  }
+  if (body !== undefined) writeBody(out, PREFIX_BYTES + hLen, body);
   return out;
 }
 
@@ -76,10 +93,10 @@ export class FrameWriter {
   get bytes(): number { return this.pos; }
 
   /** Appends one frame; throws EVM_TOO_LARGE (and appends nothing) when it exceeds `max`. */
-  add(header: Header, body: Uint8Array | string | undefined, max: number): void {
+  add(header: Header, body: FrameBody | undefined, max: number): void {
     const h = headerJson(header);
     const hLen = Buffer.byteLength(h, 'utf8');
-    const bodyLen = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
+    const bodyLen = bodyLength(body);
     const total = PREFIX_BYTES + hLen + bodyLen;
     if (total > max) throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${max}`, { bytes: total, limit: max });
     const at = this.pos;
@@ -93,10 +110,7 @@ export class FrameWriter {
     buf.writeUInt32BE(this.legacy ? 8 + hLen + bodyLen : 13 + hLen + bodyLen, at + 13);
     buf.writeUInt32BE(hLen, at + 17);
     buf.write(h, at + PREFIX_BYTES, hLen, 'utf8');
-    if (body !== undefined) {
-      if (typeof body === 'string') buf.write(body, at + PREFIX_BYTES + hLen, bodyLen, 'utf8');
-      else buf.set(body, at + PREFIX_BYTES + hLen);
-    }
+    if (body !== undefined) writeBody(buf, at + PREFIX_BYTES + hLen, body);
     this.pos = at + total;
   }
 
@@ -163,48 +177,57 @@ export class FrameDecoder {
   }
 
   private step(): Frame | undefined {
-    if (this.total < 0) {
-      const n = Math.min(this.buffered, PREFIX_BYTES);
-      if (n === 0) return undefined;
-      const prefix = this.peek(n);
-      // T5: magic/version mismatch is detected on the first wrong byte.
-      const sig = Math.min(n, SIGNATURE.length);
-      for (let i = 0; i < sig; i++) {
-        if (prefix[i] !== SIGNATURE[i]) {
-          throw new EvmeshError('EVM_BAD_FRAME', i < MAGIC.length ? 'bad magic (expected "EventMesh")' : 'bad version (expected "0000")');
-        }
-      }
-      if (n < PREFIX_BYTES) return undefined;
-      const view = new DataView(prefix.buffer, prefix.byteOffset, PREFIX_BYTES);
-      const length = view.getUint32(13);
-      const headerLen = view.getUint32(17);
-      // T3: length counts magic+version+header+body; T4 (legacy) counts both length fields instead.
-      const fixed = this.legacy ? 8 : 13;
-      if (length < fixed) throw new EvmeshError('EVM_BAD_FRAME', `length ${length} is below the minimum ${fixed}`);
-      const total = length + (this.legacy ? 13 : 8);
-      if (total > this.maxFrame) {
-        throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${this.maxFrame}`, { bytes: total, limit: this.maxFrame });
-      }
-      if (headerLen > length - fixed) throw new EvmeshError('EVM_BAD_FRAME', `headerLength ${headerLen} exceeds the frame length ${length}`);
-      if (headerLen > this.maxHeader) {
-        throw new EvmeshError('EVM_TOO_LARGE', `header of ${headerLen} bytes exceeds the limit of ${this.maxHeader}`, { bytes: headerLen, limit: this.maxHeader });
-      }
-      this.total = total;
-      this.headerLen = headerLen;
-    }
-    if (this.buffered < this.total) return undefined;
-    const bytes = this.take(this.total);
+    if (this.total < 0 && !this.readPrefix()) return undefined;
+    const total = this.total;
+    if (this.buffered < total) return undefined;
     const headerLen = this.headerLen;
     this.total = -1;
-    const header = headerLen === 0 ? undefined : parseHeader(bytes.subarray(PREFIX_BYTES, PREFIX_BYTES + headerLen));
-    const body = bytes.length > PREFIX_BYTES + headerLen ? bytes.subarray(PREFIX_BYTES + headerLen) : undefined;
+    // Header and body are views of the received chunk (no Buffer for the whole frame, no copy
+    // unless the frame spans chunks).
+    const [bytes, at] = this.contiguous(total);
+    this.skip(total);
+    const h = at + PREFIX_BYTES, b = h + headerLen, end = at + total;
+    const header = headerLen === 0 ? undefined : parseHeader(bytes.subarray(h, b));
+    const body = end > b ? bytes.subarray(b, end) : undefined;
     return { header, body };
   }
 
-  /** The first n buffered bytes (contiguous; copies only when they span chunks). */
-  private peek(n: number): Buffer {
+  /** Checks the (partial) prefix; once all 21 bytes are in, sets total and headerLen. */
+  private readPrefix(): boolean {
+    const n = Math.min(this.buffered, PREFIX_BYTES);
+    if (n === 0) return false;
+    const [p, at] = this.contiguous(n);
+    // T5: magic/version mismatch is detected on the first wrong byte.
+    const sig = Math.min(n, SIGNATURE.length);
+    for (let i = 0; i < sig; i++) {
+      if (p[at + i] !== SIGNATURE[i]) {
+        throw new EvmeshError('EVM_BAD_FRAME', i < MAGIC.length ? 'bad magic (expected "EventMesh")' : 'bad version (expected "0000")');
+      }
+    }
+    if (n < PREFIX_BYTES) return false;
+    const length = u32be(p, at + 13);
+    const headerLen = u32be(p, at + 17);
+    // T3: length counts magic+version+header+body; T4 (legacy) counts both length fields instead.
+    const fixed = this.legacy ? 8 : 13;
+    if (length < fixed) throw new EvmeshError('EVM_BAD_FRAME', `length ${length} is below the minimum ${fixed}`);
+    const total = length + (this.legacy ? 13 : 8);
+    if (total > this.maxFrame) {
+      throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${this.maxFrame}`, { bytes: total, limit: this.maxFrame });
+    }
+    if (headerLen > length - fixed) throw new EvmeshError('EVM_BAD_FRAME', `headerLength ${headerLen} exceeds the frame length ${length}`);
+    if (headerLen > this.maxHeader) {
+      throw new EvmeshError('EVM_TOO_LARGE', `header of ${headerLen} bytes exceeds the limit of ${this.maxHeader}`, { bytes: headerLen, limit: this.maxHeader });
+    }
+    this.total = total;
+    this.headerLen = headerLen;
+    return true;
+  }
+
+  /** The first n buffered bytes as [bytes, offset]: the first chunk itself when it holds them,
+   *  else a copy (offset 0). */
+  private contiguous(n: number): [Uint8Array, number] {
     const c0 = this.chunks[0]!;
-    if (c0.byteLength - this.first >= n) return Buffer.from(c0.buffer, c0.byteOffset + this.first, n);
+    if (c0.byteLength - this.first >= n) return [c0, this.first];
     const out = Buffer.allocUnsafe(n);
     let at = 0;
     for (let i = 0; at < n; i++) {
@@ -214,12 +237,11 @@ export class FrameDecoder {
       out.set(c.subarray(from, from + m), at);
       at += m;
     }
-    return out;
+    return [out, 0];
   }
 
-  /** Removes and returns the first n buffered bytes. */
-  private take(n: number): Buffer {
-    const out = this.peek(n);
+  /** Drops the first n buffered bytes. */
+  private skip(n: number): void {
     this.buffered -= n;
     let left = n;
     while (left > 0) {
@@ -229,6 +251,9 @@ export class FrameDecoder {
       this.chunks.shift();
       this.first = 0;
     }
-    return out;
   }
+}
+
+function u32be(b: Uint8Array, at: number): number {
+  return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }

@@ -56,6 +56,17 @@ export function parseHeader(bytes: Uint8Array): Header {
   return { cmd, code, desc, seq, properties };
 }
 
+/** Serialisations of frozen property objects: replies (`{}`), pushes and the SDK's publishes
+ *  use a few constant property sets, and JSON.stringify of one cost ~0.3 µs per frame. */
+const frozenJson = new WeakMap<object, string>();
+
+function propertiesJson(p: Readonly<Record<string, unknown>>): string {
+  if (!Object.isFrozen(p)) return JSON.stringify(p);
+  let json = frozenJson.get(p);
+  if (json === undefined) frozenJson.set(p, json = JSON.stringify(p));
+  return json;
+}
+
 /** Header → compact JSON text in Java's key order (T7): cmd, code, desc, seq, properties, command.
  *  `command` duplicates `cmd` for old C/Go clients (T8). */
 export function headerJson(h: Header): string {
@@ -63,5 +74,8 @@ export function headerJson(h: Header): string {
   const desc = h.desc === undefined ? '' : `,"desc":${JSON.stringify(h.desc)}`;
   const seq = h.seq === undefined ? '' : `,"seq":${JSON.stringify(h.seq)}`;
   const command = h.cmd === undefined ? '' : `,"command":"${h.cmd}"`;
-  return `{${cmd}"code":${h.code}${desc}${seq},"properties":${JSON.stringify(h.properties)}${command}}`;
+  return `{${cmd}"code":${h.code}${desc}${seq},"properties":${propertiesJson(h.properties)}${command}}`;
 }
+
+/** Frozen (serialised once, see headerJson) empty properties, as replies carry (T7). */
+export const NO_PROPERTIES: Readonly<Record<string, never>> = Object.freeze({});

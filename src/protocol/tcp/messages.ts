@@ -40,11 +40,11 @@ export function protocolTypeOf(properties: Readonly<Record<string, unknown>>): P
 export function decodeMessage(properties: Readonly<Record<string, unknown>>, seq: string | undefined, body: Uint8Array | undefined): { topic: string; event: MeshEvent } {
   const type = protocolTypeOf(properties);
   if (body === undefined) throw new EvmeshError('EVM_BAD_REQUEST', 'the message frame has no body');
-  const attributes: Record<string, AttrValue> = {};
+  let attributes: Record<string, AttrValue>;
   let data: Uint8Array | undefined;
   if (type === 'cloudevents') {
     const ev = fromStructuredJson(parseJson(body, 'CloudEvents'));
-    Object.assign(attributes, ev.attributes);
+    attributes = ev.attributes as Record<string, AttrValue>; // a fresh object (fromStructuredJson)
     data = ev.data;
   } else {
     const o = parseJson(body, 'EventMeshMessage');
@@ -52,10 +52,7 @@ export function decodeMessage(properties: Readonly<Record<string, unknown>>, seq
     const m = o as Record<string, unknown>;
     if (seq === undefined || seq === '') throw new EvmeshError('EVM_BAD_REQUEST', 'an EventMeshMessage frame needs a seq (it is the event id, T22)');
     if (typeof m.body !== 'string') throw new EvmeshError('EVM_BAD_EVENT', 'EventMeshMessage body must be a string (T22)');
-    attributes.specversion = '1.0';
-    attributes.id = seq;
-    attributes.source = '/';
-    attributes.type = 'eventmeshmessage';
+    attributes = { specversion: '1.0', id: seq, source: '/', type: 'eventmeshmessage' };
     if (typeof m.topic === 'string') attributes.subject = m.topic;
     const headers = m.headers;
     if (headers !== null && typeof headers === 'object' && typeof (headers as Record<string, unknown>).datacontenttype === 'string') {
@@ -72,8 +69,9 @@ export function decodeMessage(properties: Readonly<Record<string, unknown>>, seq
     data = Buffer.from(m.body, 'utf8');
   }
   // T10: header properties become extensions; the event's own attributes win.
-  for (const [k, v] of Object.entries(properties)) {
-    if (v === null || v === undefined || k in attributes) continue;
+  for (const k in properties) {
+    const v = properties[k];
+    if (v === null || v === undefined || attributes[k] !== undefined) continue;
     attributes[k] = propString(v);
   }
   const topic = attributes.subject;
@@ -97,22 +95,29 @@ function isJsonText(text: string): boolean {
   try { JSON.parse(text); return true; } catch { return false; }
 }
 
-/** MeshEvent → CloudEvents JSON bytes. JSON data is written verbatim (no re-serialisation),
- *  text data as a string, anything else as data_base64 (CloudEvents JSON format §3.1). */
-export function cloudEventJson(event: MeshEvent): string {
+/** MeshEvent → CloudEvents JSON text in parts to be written one after the other (FrameBody,
+ *  frame.ts): the data is not copied into one string with the attributes. JSON data is written
+ *  verbatim (no re-serialisation), text data as a string, anything else as data_base64
+ *  (CloudEvents JSON format §3.1). */
+export function cloudEventJsonParts(event: MeshEvent): readonly string[] {
   const attrs = JSON.stringify(event.attributes);
   const data = event.data;
-  if (data === undefined) return attrs;
+  if (data === undefined) return [attrs];
   const ct = typeof event.attributes.datacontenttype === 'string' ? event.attributes.datacontenttype : undefined;
   // Decode as text only when the content type can use it (binary data goes straight to base64).
   const json = isJsonContentType(ct);
   const textType = !json && ct !== undefined && /^\s*text\//i.test(ct);
   const text = json || textType ? validUtf8(data) : undefined;
-  let field: string;
-  if (text !== undefined && json && isJsonText(text)) field = `"data":${text}`;
-  else if (text !== undefined && textType) field = `"data":${JSON.stringify(text)}`;
-  else field = `"data_base64":"${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')}"`;
-  return attrs === '{}' ? `{${field}}` : `${attrs.slice(0, -1)},${field}}`;
+  // The attributes without their closing brace, then the data member with a leading comma.
+  const open = attrs.slice(0, -1), comma = attrs === '{}' ? '' : ',';
+  if (text !== undefined && json && isJsonText(text)) return [open, comma, '"data":', text, '}'];
+  if (text !== undefined && textType) return [open, comma, '"data":', JSON.stringify(text), '}'];
+  return [open, comma, '"data_base64":"', Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), '"}'];
+}
+
+/** MeshEvent → CloudEvents JSON text (cloudEventJsonParts joined). */
+export function cloudEventJson(event: MeshEvent): string {
+  return cloudEventJsonParts(event).join('');
 }
 
 /** MeshEvent → EventMeshMessage JSON (T22 reverse mapping): properties = every extension as a
@@ -127,11 +132,14 @@ export function eventMeshMessageJson(topic: string, event: MeshEvent): string {
   return JSON.stringify({ topic: typeof subject === 'string' ? subject : topic, properties, headers, body });
 }
 
-/** A push/response body and its header properties (T52: only `protocoltype`). */
-export function encodeMessage(topic: string, event: MeshEvent): { properties: Record<string, string>; body: string } {
+const PUSH_PROPERTIES = { cloudevents: Object.freeze({ [PROTOCOL_TYPE]: 'cloudevents' }), eventmeshmessage: Object.freeze({ [PROTOCOL_TYPE]: 'eventmeshmessage' }) };
+
+/** A push/response body (text in parts, FrameBody) and its header properties (T52: only
+ *  `protocoltype`; frozen, so their JSON is made once, header.ts). */
+export function encodeMessage(topic: string, event: MeshEvent): { properties: Readonly<Record<string, string>>; body: readonly string[] } {
   const type = pushProtocolType(event);
   return {
-    properties: { [PROTOCOL_TYPE]: type },
-    body: type === 'cloudevents' ? cloudEventJson(event) : eventMeshMessageJson(topic, event),
+    properties: PUSH_PROPERTIES[type],
+    body: type === 'cloudevents' ? cloudEventJsonParts(event) : [eventMeshMessageJson(topic, event)],
   };
 }

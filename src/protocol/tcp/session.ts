@@ -14,8 +14,8 @@ import type { Delivery, MeshEvent, Subscription } from '../../core/types.js';
 import type { ProtocolContext, Session } from '../types.js';
 import { parseSubscription, parseUserAgent, type SubscriptionItem, type UserAgent } from './bodies.js';
 import { OP_FAIL, OP_SUCCESS, replyCommand, type Command } from './commands.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame, type FrameOptions } from './frame.js';
-import type { Header } from './header.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame, type FrameBody, type FrameOptions } from './frame.js';
+import { NO_PROPERTIES, type Header } from './header.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 import { threadMetrics } from '../../metrics/shard.js';
 import type { TcpConnectionMetrics } from '../../metrics/tcp.js';
@@ -101,7 +101,7 @@ export class EventMeshTcpSession implements Session {
     this.draining = true;
     this.updateFlow();
     // T35: graceful goodbye first, then finish in-flight publishes and close.
-    this.send({ cmd: 'SERVER_GOODBYE_REQUEST', code: OP_SUCCESS, desc: GRACEFUL_GOODBYE, properties: {} });
+    this.send({ cmd: 'SERVER_GOODBYE_REQUEST', code: OP_SUCCESS, desc: GRACEFUL_GOODBYE, properties: NO_PROPERTIES });
     await Promise.race([this.publishesDone(), new Promise((r) => setTimeout(r, DRAIN_WAIT_MS).unref())]);
     this.end();
     await Promise.race([this.closedPromise, new Promise((r) => setTimeout(r, DRAIN_WAIT_MS).unref())]);
@@ -155,7 +155,7 @@ export class EventMeshTcpSession implements Session {
 
   /** T5/T70: an undecodable frame → SERVER_GOODBYE with the error, then close. */
   private protocolError(err: EvmeshError): void {
-    this.send({ cmd: 'SERVER_GOODBYE_REQUEST', code: ERRORS[err.code].opStatus, desc: failDesc(err), properties: {} });
+    this.send({ cmd: 'SERVER_GOODBYE_REQUEST', code: ERRORS[err.code].opStatus, desc: failDesc(err), properties: NO_PROPERTIES });
     this.end();
   }
 
@@ -164,7 +164,7 @@ export class EventMeshTcpSession implements Session {
     const h = frame.header;
     if (h === undefined || h.cmd === undefined) {
       // T5/T8: no header or no command → goodbye (code 1) and close.
-      this.send({ cmd: 'SERVER_GOODBYE_REQUEST', code: OP_FAIL, desc: 'the incoming message does not have a command type', properties: {} });
+      this.send({ cmd: 'SERVER_GOODBYE_REQUEST', code: OP_FAIL, desc: 'the incoming message does not have a command type', properties: NO_PROPERTIES });
       this.end();
       return;
     }
@@ -351,7 +351,7 @@ export class EventMeshTcpSession implements Session {
     this.pendingRequests++;
     this.ctx.client.request(topic, event, timeoutMs).then(
       (reply) => {
-        let frame: { properties: Record<string, string>; body: string };
+        let frame: ReturnType<typeof encodeMessage>;
         try {
           frame = encodeMessage(topic, reply);
         } catch (err) {
@@ -407,7 +407,7 @@ export class EventMeshTcpSession implements Session {
       } catch (err) {
         // T53: a push that cannot be encoded goes out with a failure code and no body; it stays
         // unacked in core (redelivered, then dead-lettered).
-        this.send({ cmd, code: OP_FAIL, desc: failDesc(toEvmeshError(err)), seq, properties: {} });
+        this.send({ cmd, code: OP_FAIL, desc: failDesc(toEvmeshError(err)), seq, properties: NO_PROPERTIES });
         continue;
       }
       this.traffic.fromMq++;
@@ -442,21 +442,21 @@ export class EventMeshTcpSession implements Session {
   // ---- writing ----
 
   private reply(h: Header, cmd: Command): void {
-    this.send({ cmd, code: OP_SUCCESS, desc: 'success', seq: h.seq, properties: {} });
+    this.send({ cmd, code: OP_SUCCESS, desc: 'success', seq: h.seq, properties: NO_PROPERTIES });
   }
 
   /** The failure reply of a request (T26, T41, T69): code from the error catalog. */
   private fail(h: Header, err: EvmeshError): void {
-    this.send({ cmd: replyCommand(h.cmd!), code: ERRORS[err.code].opStatus, desc: failDesc(err), seq: h.seq, properties: {} });
+    this.send({ cmd: replyCommand(h.cmd!), code: ERRORS[err.code].opStatus, desc: failDesc(err), seq: h.seq, properties: NO_PROPERTIES });
   }
 
-  private send(header: Header, body?: string): void {
+  private send(header: Header, body?: FrameBody): void {
     if (this.closed) return;
     this.write(header, body, Number.MAX_SAFE_INTEGER); // replies are never refused for size
   }
 
   /** Frames written in one tick go out as ONE socket.write (FrameWriter, frame.ts). */
-  private write(header: Header, body: Uint8Array | string | undefined, max: number): void {
+  private write(header: Header, body: FrameBody | undefined, max: number): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     const first = this.out.bytes === 0;
     this.out.add(header, body, max); // may throw EVM_TOO_LARGE: nothing written, nothing scheduled
