@@ -19,17 +19,19 @@ test('bench vs /metrics: REST binary-mode and code 104 publishes answered 2xx = 
   await withBenchBroker({ 'log.fsync': 'never' }, async (broker, metricsUrl) => {
     const base = `http://127.0.0.1:${broker.ports.http}`;
     const headers = { 'Content-Type': 'text/plain', 'ce-specversion': '1.0', 'ce-id': 'a1', 'ce-source': '/t', 'ce-type': 't' };
-    // 16 connections: at most 16 requests in flight when wrk stops (see scrapedPhase).
+    // 16 connections: at most 16 requests in flight when wrk stops (see scrapedPhase), published
+    // but not counted by wrk — ~1.7 % of a 1 s phase that a loaded machine slows to ~1k answers.
+    const slack = (acked: number): number => TOLERANCE + 16 / acked;
     const rest = await scrapedPhase(`${base}/topics/agree/events`, headers, 'x'.repeat(100), 1000, metricsUrl, 16);
     assert.ok(rest.acked > 100, `acked ${rest.acked}`);
     assert.ok(rest.metrics, rest.metricsError);
-    assert.ok(disagreement(rest.acked, rest.metrics.httpSend - rest.metrics.httpSendFailed) <= TOLERANCE, `bench ${rest.acked} vs /metrics ${rest.metrics.httpSend}`);
-    assert.ok(disagreement(rest.acked, rest.metrics.corePublished) <= TOLERANCE, `bench ${rest.acked} vs core ${rest.metrics.corePublished}`);
+    assert.ok(disagreement(rest.acked, rest.metrics.httpSend - rest.metrics.httpSendFailed) <= slack(rest.acked), `bench ${rest.acked} vs /metrics ${rest.metrics.httpSend}`);
+    assert.ok(disagreement(rest.acked, rest.metrics.corePublished) <= slack(rest.acked), `bench ${rest.acked} vs core ${rest.metrics.corePublished}`);
     await probe104(base);
     const em = await scrapedPhase(`${base}/`, CODE104_HEADERS, CODE104_BODY, 1000, metricsUrl, 16);
     assert.ok(em.acked > 100, `acked ${em.acked}`);
     assert.ok(em.metrics);
-    assert.ok(disagreement(em.acked, em.metrics.httpSend - em.metrics.httpSendFailed) <= TOLERANCE, `bench ${em.acked} vs /metrics ${em.metrics.httpSend}`);
+    assert.ok(disagreement(em.acked, em.metrics.httpSend - em.metrics.httpSendFailed) <= slack(em.acked), `bench ${em.acked} vs /metrics ${em.metrics.httpSend}`);
   });
 });
 
