@@ -9,6 +9,7 @@ export interface HttpContext {
   readonly config: EvmeshConfig;
   readonly nodeId: number;
   readonly registry: ShardRegistry;
-  /** Single-event publishes of concurrent requests, batched per loop iteration. */
+  /** Single-event publishes of concurrent requests (REST, codes 104/107, /eventmesh/publish),
+   *  batched per loop iteration. */
   readonly publisher: PublishBatcher;
 }

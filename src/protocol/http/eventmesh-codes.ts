@@ -44,7 +44,7 @@ function tracedEvent(ex: Exchange, f: MessageFields): { topic: string; event: Me
 const sendAsync: Handler = async (ex, ctx, form, code) => {
   checkIdentity(ex.headers);
   const { topic, event } = tracedEvent(ex, fields(form));
-  await timedSend(ctx.client.publish(topic, event));
+  await timedSend(ctx.publisher.publish(topic, event));
   codeReply(ex, code, 0, `successSendResult[topic=${topic}, messageId=${String(event.attributes.id)}]`);
 };
 
@@ -54,7 +54,7 @@ const batchSendV2: Handler = async (ex, ctx, form, code) => {
   const { topic, event } = tracedEvent(ex, { ...fields(form, 'msg'), uniqueid: f(form, 'uniqueid') ?? f(form, 'bizseqno') });
   try {
     // M6: upstream counts a 107 as one batch event.
-    await timedBatch(1, ctx.client.publish(topic, event));
+    await timedBatch(1, ctx.publisher.publish(topic, event));
   } catch (err) {
     const e = toEvmeshError(err);
     return codeError(ex, code, e, e.code === 'EVM_TOO_LARGE' ? 7 : undefined);

@@ -49,7 +49,7 @@ async function publish(ex: Exchange, ctx: HttpContext, topic: string, body: Buff
   };
   const isJson = ct.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
   const data = isJson ? Buffer.from(JSON.stringify({ headers: h, body: fields ?? {}, path: ex.url, method: 'POST' })) : body;
-  await timedSend(ctx.client.publish(topic, traceFromHeaders(h, { attributes, data })));
+  await timedSend(ctx.publisher.publish(topic, traceFromHeaders(h, { attributes, data })));
   pathReply(ex, 0, `successSendResult[topic=${topic}, messageId=${String(attributes.id)}]`);
 }
 

@@ -17,15 +17,24 @@ export function bindHttpMetrics(host: string, port: number, pushes: () => { queu
 }
 
 /** A single publish (REST single event, 104, 101, /eventmesh/publish): M6 send counters and
- *  send→acknowledgement cost, recorded once core acknowledged or failed it. A plain `then`
- *  (no async frame): this is on every publish request. */
+ *  send→acknowledgement cost, recorded once core acknowledged or failed it. */
 export function timedSend<T>(p: Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  sending++;
+  const t0 = sendStarted();
   return p.then(
-    (r) => { sending--; m.sendMessage(true, performance.now() - t0); return r; },
-    (err: unknown) => { sending--; m.sendMessage(false, performance.now() - t0); throw err; },
+    (r) => { sendEnded(true, t0); return r; },
+    (err: unknown) => { sendEnded(false, t0); throw err; },
   );
+}
+
+/** timedSend for a callback-style publish: returns the start time to hand to sendEnded. */
+export function sendStarted(): number {
+  sending++;
+  return performance.now();
+}
+
+export function sendEnded(ok: boolean, t0: number): void {
+  sending--;
+  m.sendMessage(ok, performance.now() - t0);
 }
 
 /** A batch publish of `events` events (REST batch, 102, 107). */

@@ -6,14 +6,14 @@
 //   DELETE /subscriptions/{id}
 import { randomUUID } from 'node:crypto';
 import { EvmeshError } from '../../errors.js';
-import type { GroupMode } from '../../core/types.js';
+import type { GroupMode, MeshEvent } from '../../core/types.js';
 import { parseFrom, pull } from '../../admin/pull.js';
 import { WEBHOOK_FORMATS, type WebhookFormat } from '../webhook/push-request.js';
 import { validateWebhookUrl } from '../webhook/url.js';
 import { modeOf, parseCloudEvents, STRUCTURED_TYPE, BATCH_TYPE } from './cloudevents-http.js';
 import type { HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
-import { batchDiscarded, decoded, timedBatch, timedSend } from './metrics.js';
+import { batchDiscarded, decoded, sendEnded, sendStarted, timedBatch } from './metrics.js';
 import { traceFromHeaders } from '../trace-context.js';
 import { publishDelete, publishPut, type SubscriptionSpec } from './registry.js';
 
@@ -33,28 +33,41 @@ function jsonObject(body: Uint8Array): Record<string, unknown> {
   return o as Record<string, unknown>;
 }
 
-/** Must be called synchronously from the uWS handler (it registers the body reader). */
+/** Must be called synchronously from the uWS handler (it registers the body reader). A single
+ *  event goes from the body callback to the batcher and is answered from its callback: no
+ *  promise per request on the hot path. */
 export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): void {
   const mode = modeOf(ex.headers);
   if (mode === undefined) {
     ex.error(new EvmeshError('EVM_UNSUPPORTED', `Content-Type ${JSON.stringify(ex.headers['content-type'] ?? '')} is not a CloudEvent: use ${STRUCTURED_TYPE}, ${BATCH_TYPE} or binary mode (ce-* headers)`));
     return;
   }
-  ex.body(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs).then(async (body) => {
-    const parsed = decoded(() => parseCloudEvents(mode, ex.headers, body));
-    const events = ex.headers.traceparent === undefined ? parsed : parsed.map((e) => traceFromHeaders(ex.headers, e));
-    if (mode !== 'batch') {
-      const r = await timedSend(ctx.publisher.publish(topic, events[0]!));
-      ex.json(200, r);
+  ex.readBody(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs, (err, body) => {
+    if (err !== undefined) { ex.error(err); return; }
+    let events: MeshEvent[];
+    try {
+      const parsed = decoded(() => parseCloudEvents(mode, ex.headers, body));
+      events = ex.headers.traceparent === undefined ? parsed : parsed.map((e) => traceFromHeaders(ex.headers, e));
+    } catch (e) {
+      ex.error(e);
       return;
     }
-    if (events.length > ctx.config.limits.maxBatchEvents) {
-      batchDiscarded(events.length);
-      throw new EvmeshError('EVM_TOO_LARGE', `${events.length} events in one batch, over limits.maxBatchEvents ${ctx.config.limits.maxBatchEvents}`);
-    }
-    const results = events.length === 0 ? [] : await timedBatch(events.length, ctx.client.publishBatch(topic, events));
-    ex.json(200, { results });
-  }).catch((err) => ex.error(err));
+    if (mode === 'batch') { publishBatch(ex, ctx, topic, events).catch((e) => ex.error(e)); return; }
+    const t0 = sendStarted();
+    ctx.publisher.send(topic, events[0]!, (e, r) => {
+      sendEnded(r !== undefined, t0);
+      if (r === undefined) ex.error(e); else ex.json(200, r);
+    });
+  });
+}
+
+async function publishBatch(ex: Exchange, ctx: HttpContext, topic: string, events: MeshEvent[]): Promise<void> {
+  if (events.length > ctx.config.limits.maxBatchEvents) {
+    batchDiscarded(events.length);
+    throw new EvmeshError('EVM_TOO_LARGE', `${events.length} events in one batch, over limits.maxBatchEvents ${ctx.config.limits.maxBatchEvents}`);
+  }
+  const results = events.length === 0 ? [] : await timedBatch(events.length, ctx.client.publishBatch(topic, events));
+  ex.json(200, { results });
 }
 
 export function readEvents(ex: Exchange, ctx: HttpContext, topic: string): void {
