@@ -71,7 +71,7 @@ export const SCHEMA = {
 
   'log.fsync': oneOf(['always', 'interval', 'never'], 'interval', {
     flag: '--fsync',
-    description: 'When the embedded log fsyncs: before every ack (always), once per log.fsyncIntervalMs group-commit window (interval), or never (the OS decides).',
+    description: 'When the embedded log fsyncs: before every ack (always), once per log.fsyncIntervalMs group-commit window (interval), or never before an ack (written back in the background and on segment roll).',
   }),
   'log.fsyncIntervalMs': duration(5, { min: 1, max: 60_000, description: 'Group-commit window for fsync "interval".' }),
   'log.segmentBytes': size(128 * MiB, { min: 4 * KiB, max: GiB, description: 'A partition\'s log rolls to a new segment file at this size.' }),
