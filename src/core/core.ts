@@ -15,7 +15,7 @@ import { ownerOf, Partitioner } from './partitioner.js';
 import { Publisher } from './publisher.js';
 import { CORRELATION_ID, parseReplyTo, REPLY_TO, replyToAddress, RequestReply } from './request-reply.js';
 import { LocalMember, Subscriber } from './subscriber.js';
-import { checkTopicName, TOPIC_AUTO, TOPIC_CREATE, TOPIC_ENSURE, TopicRegistry } from './topic-registry.js';
+import { checkTopicName, TOPIC_AUTO, TOPIC_CREATE, TOPIC_ENSURE, type TopicInfo, TopicRegistry } from './topic-registry.js';
 import type { Client, Delivery, MeshEvent, Mesh, PublishResult, StartPosition, SubscribeOptions, Subscription } from './types.js';
 
 export interface CoreOptions {
@@ -111,7 +111,7 @@ export class Core {
   private readonly owner: PartitionOwner;
   private readonly subscriber: Subscriber;
   private readonly rr: RequestReply;
-  private readonly partitioner = new Partitioner();
+  private readonly partitioner: Partitioner;
   private readonly timer: NodeJS.Timeout;
   private readonly commitIntervalMs: number;
   private lastCommit: number;
@@ -133,6 +133,7 @@ export class Core {
     if (!Number.isInteger(shards) || shards < 1) throw new EvmeshError('EVM_BAD_CONFIG', `shards must be an integer >= 1, got ${shards}`);
     this.nodeId = mesh.nodeId;
     this.controllerId = shards;
+    this.partitioner = new Partitioner(this.nodeId, shards, options.partitionsOnController === true);
     this.now = options.now ?? Date.now;
     this.commitIntervalMs = options.commitIntervalMs ?? 1000;
     this.lastCommit = this.now();
@@ -288,7 +289,8 @@ export class Core {
       this.checkAll(events, valid, sizes);
     }
     const partitions: number[] = new Array(n);
-    for (let i = 0; i < n; i++) partitions[i] = this.partitioner.partitionOf(topic, info.partitions, valid[i]!);
+    const unkeyed = this.unkeyedPartition(info);
+    for (let i = 0; i < n; i++) partitions[i] = this.partitioner.partitionOf(topic, info.partitions, valid[i]!, unkeyed);
     // Tracing (src/metrics/tracing.ts): each event gets its publish span's traceparent.
     const spans = tracingOn ? publishSpans(topic, valid) : undefined;
     if (spans !== undefined) for (let i = 0; i < n; i++) { valid[i] = spans.events[i]!; sizes[i] = encodedSize(valid[i]!); }
@@ -306,6 +308,12 @@ export class Core {
     return out;
   }
 
+  /** The partition of one publish call's unkeyed events, chosen on first use (partitioner.ts). */
+  private unkeyedPartition(info: TopicInfo): () => number {
+    let p = -1;
+    return () => (p >= 0 ? p : (p = this.partitioner.nextUnkeyed(info.name, info.partitions, info.hash)));
+  }
+
   private checkAll(events: readonly MeshEvent[], valid: MeshEvent[], sizes: number[]): void {
     for (let i = 0; i < events.length; i++) {
       const event = validateEvent(events[i]);
@@ -318,7 +326,7 @@ export class Core {
   private async publishInternal(topic: string, ev: MeshEvent): Promise<PublishResult> {
     if (this.closed) throw new EvmeshError('EVM_SHUTTING_DOWN', `node ${this.nodeId} is closed`);
     const info = this.topics.get(topic) ?? await this.topics.resolve(topic, TOPIC_ENSURE);
-    const partition = this.partitioner.partitionOf(topic, info.partitions, ev);
+    const partition = this.partitioner.partitionOf(topic, info.partitions, ev, this.unkeyedPartition(info));
     const [offset] = await this.publisher.publish(info, [ev], [encodedSize(ev)], [partition]);
     return { topic, partition, offset: offset! };
   }

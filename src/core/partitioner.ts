@@ -3,9 +3,9 @@
 // Keys hash exactly like Kafka's default partitioner (org.apache.kafka.common.utils.Utils.murmur2
 // and toPositive): partition = (murmur2(utf8(key)) & 0x7fffffff) % partitions, so a key lands on
 // the same partition number here as in a Kafka topic with the same partition count.
-// key = the `partitionkey` extension (stringified), else `subject`, else round robin per
-// (node, topic). The owner shard of (topic, partition) = (positive murmur2(topic) + partition) % shards,
-// or the controller for every partition when the storage can only run on the main thread (Kafka).
+// key = the `partitionkey` extension (stringified), else `subject`; unkeyed events stick to a
+// partition this node owns per publish call (Partitioner). The owner shard of (topic, partition)
+// = (positive murmur2(topic) + partition) % shards, or the controller for every partition when the storage can only run on the main thread (Kafka).
 import { Buffer } from 'node:buffer';
 import type { MeshEvent } from './types.js';
 
@@ -71,15 +71,32 @@ export function ownerOf(topic: string, partition: number, shards: number, topicH
   return onController ? shards : (topicHash + partition) % shards;
 }
 
-/** Chooses partitions for one node: keyed events by hash, unkeyed ones round robin per topic. */
+/** Chooses partitions for one node. Keyed events by hash. Unkeyed events stay on this node
+ *  when it owns partitions of the topic (Kafka's sticky partitioner, made shard-aware): all
+ *  unkeyed events of one publish call go to one local partition, and successive calls round robin
+ *  over the partitions this node owns — so they are appended without a cross-shard hop and in
+ *  bigger log writes. A node that owns none of the topic's partitions (the controller, or more
+ *  shards than partitions) round robins over all of them. */
 export class Partitioner {
   private readonly roundRobin = new Map<string, number>();
 
-  partitionOf(topic: string, partitions: number, ev: MeshEvent): number {
+  constructor(private readonly nodeId = 0, private readonly shards = 1, private readonly onController = false) {}
+
+  /** The partition for unkeyed events of the next publish call to `topic`. */
+  nextUnkeyed(topic: string, partitions: number, topicHash: number): number {
+    const k = this.roundRobin.get(topic) ?? 0;
+    this.roundRobin.set(topic, (k + 1) % 1073741824);
+    if (!this.onController && this.nodeId < this.shards) {
+      // Partitions p with (topicHash + p) % shards === nodeId (ownerOf): first, then every shards-th.
+      const first = (((this.nodeId - topicHash) % this.shards) + this.shards) % this.shards;
+      if (first < partitions) return first + (k % (Math.floor((partitions - 1 - first) / this.shards) + 1)) * this.shards;
+    }
+    return k % partitions;
+  }
+
+  /** The partition of `ev`: by its key, else `unkeyed` (from nextUnkeyed for this call). */
+  partitionOf(topic: string, partitions: number, ev: MeshEvent, unkeyed: () => number): number {
     const key = partitionKeyOf(ev, topic);
-    if (key !== undefined) return partitionForKey(key, partitions);
-    const next = this.roundRobin.get(topic) ?? 0;
-    this.roundRobin.set(topic, (next + 1) % 1073741824);
-    return next % partitions;
+    return key !== undefined ? partitionForKey(key, partitions) : unkeyed();
   }
 }

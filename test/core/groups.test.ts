@@ -279,7 +279,8 @@ test('CLUSTERING locality: an owner delivers to the member on its own shard whil
     for (const node of [0, 1]) {
       await c.client(node).subscribe({ topic: 't', group: 'g', maxInflight: 1000 }, (d) => { got[node]!.push(d); d.ack(); });
     }
-    await c.client(2).publishBatch('t', Array.from({ length: 200 }, (_, i) => ev(`e${i}`)));
+    // From the controller, which owns no partition: one call per partition (partitioner.ts).
+    for (let k = 0; k < 4; k++) await c.client(2).publishBatch('t', Array.from({ length: 50 }, (_, i) => ev(`e${k}.${i}`)));
     await until(() => got[0]!.length + got[1]!.length === 200, 3000, '200 deliveries');
     for (const node of [0, 1]) {
       assert.ok(got[node]!.length > 0);
@@ -290,7 +291,7 @@ test('CLUSTERING locality: an owner delivers to the member on its own shard whil
     const spill: Delivery[] = [];
     await c.client(0).subscribe({ topic: 'u', group: 'g', maxInflight: 2 }, (d) => held.push(d));
     await c.client(1).subscribe({ topic: 'u', group: 'g', maxInflight: 1000 }, (d) => { spill.push(d); d.ack(); });
-    await c.client(2).publishBatch('u', Array.from({ length: 40 }, (_, i) => ev(`u${i}`)));
+    for (let k = 0; k < 4; k++) await c.client(2).publishBatch('u', Array.from({ length: 10 }, (_, i) => ev(`u${k}.${i}`)));
     await until(() => held.length + spill.length === 40, 3000, '40 deliveries');
     assert.ok(spill.some((d) => ownerOf('u', d.partition, 2) === 0), 'shard 0 spilled to the member on shard 1');
   } finally { await c.close(); }

@@ -127,7 +127,12 @@ test('partition key consistency: partitionkey, else subject, same partition ever
     // Kafka-compatible: murmur2("customer-17") positive % 8, cross-checked in partitioner.test.ts.
     const rr: number[] = [];
     for (let i = 0; i < 16; i++) rr.push((await c.client(1).publish('pk', ev(`r${i}`))).partition);
-    assert.deepEqual(rr, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7], 'round robin per (node, topic)');
+    // Unkeyed: shard 1 round robins over the partitions it owns (ownerOf), the controller over all.
+    const owned = [0, 1, 2, 3, 4, 5, 6, 7].filter((q) => ownerOf('pk', q, 3) === 1);
+    assert.deepEqual(rr, Array.from({ length: 16 }, (_, i) => owned[i % owned.length]), 'round robin per (node, topic) over its own partitions');
+    const fromController: number[] = [];
+    for (let i = 0; i < 8; i++) fromController.push((await c.client(3).publish('pk', ev(`c${i}`))).partition);
+    assert.deepEqual(fromController, [0, 1, 2, 3, 4, 5, 6, 7], 'the controller owns none: round robin over all');
     const offsets = p1.map((r) => r.offset).sort((a, b) => a - b);
     assert.deepEqual(offsets, [offsets[0], offsets[0]! + 1, offsets[0]! + 2, offsets[0]! + 3]);
   } finally { await c.close(); }

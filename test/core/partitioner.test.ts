@@ -40,19 +40,56 @@ test('ownerOf = (positive murmur2(topic) + partition) % shards', () => {
   assert.equal(owners.size, 4, 'consecutive partitions spread over every shard');
 });
 
-test('Partitioner: partitionkey, else subject, else round robin per topic', () => {
+// One publish call's unkeyed partition, as core.ts unkeyedPartition does it.
+const call = (p: Partitioner, topic: string, partitions: number) => {
+  let chosen = -1;
+  return () => (chosen >= 0 ? chosen : (chosen = p.nextUnkeyed(topic, partitions, positiveHash(topic))));
+};
+
+test('Partitioner: partitionkey, else subject, else round robin per topic (one node)', () => {
   const p = new Partitioner();
   const ev = (a: Record<string, string | number>) => ({ attributes: { specversion: '1.0', id: 'x', source: 's', type: 't', ...a } });
-  assert.equal(p.partitionOf('t', 12, ev({ partitionkey: '21' })), 0);
-  assert.equal(p.partitionOf('t', 12, ev({ subject: 'a-little-bit-longer-string' })), 11);
-  assert.equal(p.partitionOf('t', 12, ev({ subject: 'x', partitionkey: '21' })), 0);
-  assert.deepEqual([0, 1, 2, 3].map(() => p.partitionOf('t', 3, ev({}))), [0, 1, 2, 0]);
-  assert.deepEqual([0, 1].map(() => p.partitionOf('u', 3, ev({}))), [0, 1], 'per topic');
+  assert.equal(p.partitionOf('t', 12, ev({ partitionkey: '21' }), call(p, 't', 12)), 0);
+  assert.equal(p.partitionOf('t', 12, ev({ subject: 'a-little-bit-longer-string' }), call(p, 't', 12)), 11);
+  assert.equal(p.partitionOf('t', 12, ev({ subject: 'x', partitionkey: '21' }), call(p, 't', 12)), 0);
+  assert.deepEqual([0, 1, 2, 3].map(() => p.partitionOf('t', 3, ev({}), call(p, 't', 3))), [0, 1, 2, 0], 'keyed events do not advance it');
+  assert.deepEqual([0, 1].map(() => p.partitionOf('u', 3, ev({}), call(p, 'u', 3))), [0, 1], 'per topic');
+});
+
+test('Partitioner: the unkeyed events of one publish call share one partition; keyed ones still hash', () => {
+  const p = new Partitioner();
+  const ev = (a: Record<string, string>) => ({ attributes: { specversion: '1.0', id: 'x', source: 's', type: 't', ...a } });
+  const one = call(p, 't', 12);
+  assert.deepEqual([{}, {}, { partitionkey: '21' }, {}].map((a) => p.partitionOf('t', 12, ev(a), one)), [0, 0, 0, 0]);
+  const two = call(p, 't', 12);
+  assert.deepEqual([{}, { subject: 'a-little-bit-longer-string' }, {}].map((a) => p.partitionOf('t', 12, ev(a), two)), [1, 11, 1]);
+});
+
+test('Partitioner: a shard round robins unkeyed calls over exactly the partitions it owns (ownerOf)', () => {
+  for (const [shards, partitions] of [[2, 8], [3, 8], [4, 3], [2, 1]] as const) {
+    for (const topic of ['orders', 'a', 'topic-with-a-longer-name']) {
+      const hash = positiveHash(topic);
+      for (let node = 0; node < shards; node++) {
+        const owned = [...Array(partitions).keys()].filter((q) => ownerOf(topic, q, shards, hash) === node);
+        const p = new Partitioner(node, shards);
+        const got = [...Array(2 * partitions).keys()].map(() => p.nextUnkeyed(topic, partitions, hash));
+        // A node that owns none (more shards than partitions) spreads over all of them.
+        const expected = owned.length > 0 ? owned : [...Array(partitions).keys()];
+        assert.deepEqual(got, [...Array(2 * partitions).keys()].map((k) => expected[k % expected.length]), `${topic} ${shards}×${partitions} node ${node}`);
+      }
+    }
+  }
+});
+
+test('Partitioner: the controller, and every node when the controller owns all partitions (kafka), round robin over all', () => {
+  const all = (p: Partitioner) => [0, 1, 2, 3, 4].map(() => p.nextUnkeyed('t', 4, positiveHash('t')));
+  assert.deepEqual(all(new Partitioner(2, 2)), [0, 1, 2, 3, 0], 'controller (node = shards)');
+  assert.deepEqual(all(new Partitioner(0, 2, true)), [0, 1, 2, 3, 0], 'partitionsOnController');
 });
 
 test('Partitioner: a subject equal to the topic (EventMesh clients, T42) is not a key: round robin', () => {
   const p = new Partitioner();
   const ev = (a: Record<string, string>) => ({ attributes: { specversion: '1.0', id: 'x', source: 's', type: 't', ...a } });
-  assert.deepEqual([0, 1, 2, 3].map(() => p.partitionOf('orders', 3, ev({ subject: 'orders' }))), [0, 1, 2, 0]);
-  assert.equal(p.partitionOf('orders', 12, ev({ subject: 'a-little-bit-longer-string' })), 11, 'another subject still keys');
+  assert.deepEqual([0, 1, 2, 3].map(() => p.partitionOf('orders', 3, ev({ subject: 'orders' }), call(p, 'orders', 3))), [0, 1, 2, 0]);
+  assert.equal(p.partitionOf('orders', 12, ev({ subject: 'a-little-bit-longer-string' }), call(p, 'orders', 12)), 11, 'another subject still keys');
 });

@@ -63,7 +63,9 @@ describe('broker: 2 shards, embedded log', () => {
     assert.equal(owners.size, 2, 'partitions of the topic live on both shards');
     const got: Delivery[] = [];
     const sub = await client.subscribe({ topic: 'orders', group: 'g1', from: 'earliest' }, (d) => { got.push(d); d.ack(); });
-    const results = await client.publishBatch('orders', Array.from({ length: 200 }, (_, i) => ev(`o${i}`)));
+    // One call's unkeyed events share a partition; the main thread's calls round robin over all.
+    const results = [];
+    for (let k = 0; k < 4; k++) results.push(...await client.publishBatch('orders', Array.from({ length: 50 }, (_, i) => ev(`o${k}.${i}`))));
     assert.equal(new Set(results.map((r) => r.partition)).size, 4, 'round robin uses every partition');
     await until(() => got.length >= 200, '200 deliveries');
     assert.deepEqual(new Set(got.map((d) => d.event.attributes.id)).size, 200);
