@@ -60,9 +60,9 @@ test('Partitioner: the unkeyed events of one publish call share one partition; k
   const p = new Partitioner();
   const ev = (a: Record<string, string>) => ({ attributes: { specversion: '1.0', id: 'x', source: 's', type: 't', ...a } });
   const one = call(p, 't', 12);
-  assert.deepEqual([{}, {}, { partitionkey: '21' }, {}].map((a) => p.partitionOf('t', 12, ev(a), one)), [0, 0, 0, 0]);
+  assert.deepEqual(([{}, {}, { partitionkey: '21' }, {}] as Record<string, string>[]).map((a) => p.partitionOf('t', 12, ev(a), one)), [0, 0, 0, 0]);
   const two = call(p, 't', 12);
-  assert.deepEqual([{}, { subject: 'a-little-bit-longer-string' }, {}].map((a) => p.partitionOf('t', 12, ev(a), two)), [1, 11, 1]);
+  assert.deepEqual(([{}, { subject: 'a-little-bit-longer-string' }, {}] as Record<string, string>[]).map((a) => p.partitionOf('t', 12, ev(a), two)), [1, 11, 1]);
 });
 
 test('Partitioner: a shard round robins unkeyed calls over exactly the partitions it owns (ownerOf)', () => {
