@@ -56,6 +56,17 @@ test('round trip: absent vs empty data, unicode, big and negative integers, floa
   }
 });
 
+test('events with many attributes (past the fast-mode copy threshold) keep names, order, values and a plain prototype', () => {
+  for (const extra of [15, 16, 17, 30]) {
+    const attributes: MeshEvent['attributes'] = { specversion: '1.0', id: 'a', source: 's', type: 't' };
+    for (let i = extra; i > 0; i--) attributes[`x${i}`] = i % 3 === 0 ? i : i % 3 === 1 ? `v${i}` : i % 2 === 0;
+    const back = decodeEvent(encodeEvent({ attributes }));
+    assert.deepEqual(back.attributes, attributes);
+    assert.deepEqual(Object.keys(back.attributes), Object.keys(attributes), `order kept with ${4 + extra} attributes`);
+    assert.equal(Object.getPrototypeOf(back.attributes), Object.prototype);
+  }
+});
+
 test('every truncation of a valid encoding is EVM_CORRUPT, never a crash', () => {
   const bytes = encodeEvent(FIXTURE_EVENT);
   for (let n = 0; n < bytes.length; n++) {
