@@ -18,6 +18,9 @@ import type { AttrValue, MeshEvent } from './types.js';
 export const EVENT_MAGIC = 0xce;
 export const EVENT_VERSION = 0x01;
 export const FLAG_DATA = 0x01;
+/** Attribute objects up to this size stay fast-mode when built by keyed stores (V8 11.3 / Node 20,
+ *  measured with %HasFastProperties: 19 fast, 20 a hash table). */
+const FAST_ATTRIBUTES = 19;
 export const T_STRING = 0x01, T_INT = 0x02, T_FLOAT = 0x03, T_TRUE = 0x04, T_FALSE = 0x05;
 
 function zigzag(n: number): number {
@@ -129,11 +132,15 @@ export function decodeEvent(bytes: Uint8Array): MeshEvent {
   const r = new ByteReader(bytes);
   const { flags, count } = readHeader(r);
   if (count > r.remaining) throw corrupt('attribute count');
-  const attributes: Record<string, AttrValue> = {};
+  let attributes: Record<string, AttrValue> = {};
   for (let i = 0; i < count; i++) {
     const name = readName(r);
     attributes[name] = readValue(r, r.u8());
   }
+  // Past 19 properties added by name V8 turns the object into a hash table, which every consumer
+  // then walks (validate, size, encode, push). A spread copy is fast-mode again: Java SDK-sized
+  // events (20 attributes, 1 KiB) decode 1.95 → 1.3 µs and walk + encodedSize 1.5 → 0.4 µs (micro).
+  if (count > FAST_ATTRIBUTES) attributes = { ...attributes };
   let data: Uint8Array | undefined;
   if (flags & FLAG_DATA) data = r.bytes();
   r.end();

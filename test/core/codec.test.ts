@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEvent, encodeEvent, encodedSize } from '../../src/core/codec.js';
 import { EvmeshError } from '../../src/errors.js';
-import type { MeshEvent } from '../../src/core/types.js';
+import type { AttrValue, MeshEvent } from '../../src/core/types.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex'));
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -53,6 +53,17 @@ test('round trip: absent vs empty data, unicode, big and negative integers, floa
     assert.deepEqual(back.attributes, ev.attributes);
     assert.equal(back.data === undefined, ev.data === undefined, 'absent stays absent, empty stays empty');
     if (ev.data) assert.deepEqual(Buffer.from(back.data!), Buffer.from(ev.data));
+  }
+});
+
+test('events with many attributes (past the fast-mode copy threshold) keep names, order, values and a plain prototype', () => {
+  for (const extra of [15, 16, 17, 30]) {
+    const attributes: Record<string, AttrValue> = { specversion: '1.0', id: 'a', source: 's', type: 't' };
+    for (let i = extra; i > 0; i--) attributes[`x${i}`] = i % 3 === 0 ? i : i % 3 === 1 ? `v${i}` : i % 2 === 0;
+    const back = decodeEvent(encodeEvent({ attributes }));
+    assert.deepEqual(back.attributes, attributes);
+    assert.deepEqual(Object.keys(back.attributes), Object.keys(attributes), `order kept with ${4 + extra} attributes`);
+    assert.equal(Object.getPrototypeOf(back.attributes), Object.prototype);
   }
 });
 
