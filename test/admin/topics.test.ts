@@ -23,7 +23,6 @@ function ev(id: string): MeshEvent {
   return { attributes: { specversion: '1.0', id, source: '/admin-topics', type: 't' }, data: Buffer.from(id) };
 }
 
-/** Publishes `n` events round robin over the topic's partitions; returns the highest offset seen. */
 /** Publishes `n` events, one call each (so the main thread spreads them round robin over every
  *  partition, partitioner.ts); returns the highest offset. */
 async function publish(b: RunningBroker, topic: string, n: number, tag: string): Promise<number> {
