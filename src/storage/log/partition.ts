@@ -46,8 +46,7 @@ export class Partition {
   /** Next offset to assign; offsets below `end` are written and acknowledged. */
   private nextOffset = 0;
   private ackedEnd = 0;
-  private dirty = false;
-  /** Bytes written since the last fdatasync started. */
+  /** Bytes written since the last fdatasync started (> 0: the active segment is dirty). */
   private unsyncedBytes = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private syncInFlight: Promise<void> | undefined;
@@ -180,11 +179,11 @@ export class Partition {
       this.nextOffset += a.values.length;
     }
     if (run > 0) await this.writeRun(seg, enc.finish(), run);
-    // 'always': this group's own fdatasync, whatever a concurrent flush() did with `dirty`.
+    // 'always': this group's own fdatasync, whatever a concurrent flush() did with `unsyncedBytes`.
     if (this.o.fsync === 'always' && wrote) await fdatasync(seg.fd);
     seg.readable = seg.size;
     this.ackedEnd = this.nextOffset;
-    if (this.o.fsync === 'interval' && this.dirty) this.scheduleSync();
+    if (this.o.fsync === 'interval' && this.unsyncedBytes > 0) this.scheduleSync();
     if (this.o.fsync === 'never' && this.unsyncedBytes >= WRITEBACK_BYTES && !this.syncInFlight) {
       void this.syncActive().catch(() => {}); // failure is recorded by syncActive
     }
@@ -195,7 +194,6 @@ export class Partition {
     if (n !== bytes) throw new Error(`short write: ${n} of ${bytes} bytes`);
     seg.size += bytes;
     this.unsyncedBytes += bytes;
-    this.dirty = true;
   }
 
   /** Seals the active segment (fsync, durable index) and starts a new one at nextOffset. */
@@ -203,7 +201,6 @@ export class Partition {
     const old = this.active;
     await this.syncInFlight;
     await fdatasync(old.fd);
-    this.dirty = false;
     this.unsyncedBytes = 0;
     old.readable = old.size;
     await writeIndexFile(old);
@@ -230,8 +227,7 @@ export class Partition {
    *  writer (interval policy, and never every WRITEBACK_BYTES): appends do not wait for it. */
   private async syncActive(): Promise<void> {
     while (this.syncInFlight) await this.syncInFlight;
-    if (!this.dirty) return;
-    this.dirty = false;
+    if (this.unsyncedBytes === 0) return;
     this.unsyncedBytes = 0;
     const seg = this.active;
     seg.refs++;
