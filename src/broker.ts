@@ -4,7 +4,7 @@
 // handles shutdown. Shards own partitions and run the protocol plugins.
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { manageRoute } from './admin/manage.js';
-import { deleteTopic } from './admin/topics.js';
+import { DELETE_TOPICS_ASK, deleteTopic, deleteTopics, type TopicDeleteDeps } from './admin/topics.js';
 import { RegistryReader } from './protocol/http/registry.js';
 import { parseFrom, pull } from './admin/pull.js';
 import { controllerStorageFor, coreSettings } from './broker-options.js';
@@ -99,6 +99,16 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
     (options.onFatal ?? (() => process.exit(1)))(err);
   });
   supervisor.on('peerReset', (nodeId: number) => core?.peerReset(nodeId));
+  // Topic deletion, driven by the controller core (set in onMesh, before any shard runs): for the
+  // admin port and the shards' HTTP port (H37 /eventmesh/topic/delete asks DELETE_TOPICS_ASK).
+  const topicDeps: TopicDeleteDeps = {
+    deadLetterTopic: config.delivery.deadLetterTopic, queryShards: (q, arg) => supervisor.query(q, arg),
+    deleteTopic: (topic, shards) => core!.deleteTopic(topic, shards), listTopics: () => core!.listTopics(),
+  };
+  supervisor.onAsk(DELETE_TOPICS_ASK, (names) => {
+    if (!Array.isArray(names)) throw new EvmeshError('EVM_BAD_REQUEST', 'topic names must be an array');
+    return deleteTopics(topicDeps, names);
+  });
 
   let ready: unknown[];
   try {
@@ -144,10 +154,7 @@ export async function startBroker(config: EvmeshConfig, options: BrokerOptions =
       pull: (topic, group, max, waitMs, from) => pull(client, topic, group, max, waitMs, parseFrom(from)),
       manage: (req, url, path, body, reply) => manageRoute(req, url, path, body, reply, {
         config, client, registry, ports, queryShards: (name, arg) => supervisor.query(name, arg), listTopics: () => mainCore.listTopics(),
-        deleteTopic: (name) => deleteTopic({
-          deadLetterTopic: config.delivery.deadLetterTopic, queryShards: (q, arg) => supervisor.query(q, arg),
-          deleteTopic: (topic, shards) => mainCore.deleteTopic(topic, shards),
-        }, name),
+        deleteTopic: (name) => deleteTopic(topicDeps, name), retained: (names) => mainCore.retained(names),
       }),
     });
     ports.admin = admin.port;

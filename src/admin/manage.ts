@@ -22,6 +22,8 @@ export interface ManageDeps {
   listTopics(): Promise<{ name: string; partitions: number; createdAt: number }[]>;
   /** Deletes a topic cluster-wide (src/admin/topics.ts). */
   deleteTopic(name: string): Promise<void>;
+  /** The controller core's Core.retained (its partitions: all of them with Kafka, none else). */
+  retained(names: readonly string[]): Promise<Record<string, number>>;
 }
 
 export type Reply = (status: number, body: unknown, contentType?: string) => void;
@@ -48,6 +50,15 @@ async function httpClients(d: ManageDeps): Promise<{ websocket: unknown[]; webho
 async function grpcClients(d: ManageDeps): Promise<Record<string, unknown>[]> {
   const answers = await d.queryShards('grpc.clients');
   return answers.flatMap((a) => (a.error === undefined && Array.isArray(a.value) ? (a.value as Record<string, unknown>[]).map((c) => ({ shard: a.shard, ...c })) : []));
+}
+
+/** Upstream's TopicProperties.messageCount (H51 GET /topic): the records each topic retains,
+ *  summed over every node's partitions (Core.retained: log/memory end − start per partition, Kafka
+ *  high − low watermark); null where a node could not tell (a shard down, a storage error). */
+async function messageCounts(d: ManageDeps, names: readonly string[]): Promise<(number | null)[]> {
+  const [own, answers] = await Promise.all([d.retained(names), d.queryShards('core.retained', names)]);
+  const nodes = [own, ...answers.map((a) => (a.error === undefined ? a.value as Record<string, number> : undefined))];
+  return names.map((n) => nodes.reduce<number | null>((sum, c) => (sum === null || c?.[n] === undefined ? null : sum + c[n]), 0));
 }
 
 async function kick(d: ManageDeps, query: string, remote: string): Promise<number> {
@@ -194,7 +205,12 @@ export async function manageRoute(req: IncomingMessage, url: URL, path: string, 
     }
   }
   if (path === '/topic') {
-    if (m === 'GET') { reply(200, (await d.listTopics()).map((t) => ({ name: t.name, messageCount: null, partitions: t.partitions }))); return true; }
+    if (m === 'GET') {
+      const topics = await d.listTopics();
+      const counts = await messageCounts(d, topics.map((t) => t.name));
+      reply(200, topics.map((t, i) => ({ name: t.name, messageCount: counts[i], partitions: t.partitions })));
+      return true;
+    }
     if (m === 'POST') {
       const b = await body();
       const name = b.name ?? url.searchParams.get('name');

@@ -169,6 +169,19 @@ export class PartitionOwner {
     }
   }
 
+  /** Records retained (end − start, bounds fresh from storage) in the partitions of `info` this
+   *  node owns. The partitions are taken synchronously, so a deletion that begins later drops
+   *  them (dropTopic) and waits for their storage calls instead of racing them. */
+  retained(info: TopicInfo): Promise<number> {
+    const parts: OwnedPartition[] = [];
+    for (let p = 0; p < info.partitions; p++) if (this.owns(info, p)) parts.push(this.part(info, p));
+    return Promise.all(parts.map(async (part) => {
+      await part.ready;
+      await part.refreshBounds(); // retention may have moved start since
+      return part.end - part.start;
+    })).then((counts) => counts.reduce((a, b) => a + b, 0));
+  }
+
   /** Groups of the members reading `topic` here. */
   groupsOn(topic: string): string[] {
     return [...this.members.values()].filter((om) => om.spec.topic === topic).map((om) => om.spec.group);

@@ -44,6 +44,7 @@ const app: ShardApp = {
     // Topic deletion (src/admin/topics.ts): the controller asks every shard to let go first.
     onQuery('core.releaseTopic', (name) => c.releaseTopic(name as string));
     onQuery('core.releaseTopicStorage', (name) => c.releaseTopicStorage(name as string));
+    onQuery('core.retained', (names) => c.retained(names as string[]));
     // This shard's registry, summed with the others on the main thread (src/metrics/aggregate.ts).
     threadMetrics.addNode({ node: String(ctx.nodeId), core: () => c.stats(), rings: () => ctx.mesh.stats() });
     threadMetrics.start(config.metrics);
@@ -52,7 +53,7 @@ const app: ShardApp = {
     const info: unknown[] = [];
     for (const spec of specs) {
       const mod = (await import(spec.url)) as { default: ShardPlugin };
-      const inst = await mod.default.start({ nodeId: ctx.nodeId, shards: ctx.shards, config, client: core.client(), options: spec.options, onQuery });
+      const inst = await mod.default.start({ nodeId: ctx.nodeId, shards: ctx.shards, config, client: core.client(), options: spec.options, onQuery, ask: ctx.ask });
       plugins.push(inst);
       Object.assign(ports, inst.ports);
       info.push(inst.info);

@@ -14,6 +14,9 @@ export interface PluginContext {
   /** Answers the supervisor's named query (RunningBroker.queryShards) in this shard, e.g.
    *  'tcp.clients'. Names are unique per shard; the value must be cloneable. */
   onQuery(name: string, handler: (arg: unknown) => unknown): void;
+  /** The other direction: asks the main thread (Supervisor.onAsk, registered in broker.ts), for
+   *  what only it can do, e.g. 'admin.deleteTopics'. */
+  ask(name: string, arg?: unknown): Promise<unknown>;
 }
 
 export interface PluginInstance {

@@ -9,7 +9,7 @@
 // exits with code 1.
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import { EvmeshError, type WireError } from '../errors.js';
+import { EvmeshError, toEvmeshError, type WireError } from '../errors.js';
 import { createMeshLayout, type MeshLayout, peerRings, renewNodeRings } from './mesh-layout.js';
 import type { FromWorker, ShardWorkerData, ToWorker } from './protocol.js';
 import { DEFAULT_RING_BYTES } from './ring.js';
@@ -75,6 +75,7 @@ export class Supervisor extends EventEmitter {
   private mainMesh: RingMesh | undefined;
   private opts: StartOptions | undefined;
   private appHandler: ((nodeId: number, data: unknown) => void) | undefined;
+  private readonly askHandlers = new Map<string, (arg: unknown, nodeId: number) => unknown>();
   private stopping = false;
   private nextQueryId = 1;
   private startWaiter: { resolve(): void; reject(err: EvmeshError): void } | undefined;
@@ -141,6 +142,13 @@ export class Supervisor extends EventEmitter {
   /** Receives app-level control messages posted by workers (ShardContext.postToMain). */
   onWorkerMessage(handler: (nodeId: number, data: unknown) => void): void {
     this.appHandler = handler;
+  }
+
+  /** Answers the shards' named request (ShardContext.ask) on the main thread; the value must be
+   *  cloneable, a throw or rejection becomes the shard's error. */
+  onAsk(name: string, handler: (arg: unknown, nodeId: number) => unknown): void {
+    if (this.askHandlers.has(name)) throw new EvmeshError('EVM_CONFLICT', `ask '${name}' is answered twice`);
+    this.askHandlers.set(name, handler);
   }
 
   /** Sends an app-level control message to a shard (ShardApp.onMainMessage). False if it is down. */
@@ -258,6 +266,9 @@ export class Supervisor extends EventEmitter {
       case 'app':
         this.appHandler?.(slot.nodeId, msg.data);
         break;
+      case 'ask':
+        this.answerAsk(slot, worker, msg);
+        break;
       case 'answer': {
         const done = slot.answers.get(msg.id);
         slot.answers.delete(msg.id);
@@ -265,6 +276,27 @@ export class Supervisor extends EventEmitter {
         break;
       }
     }
+  }
+
+  /** Runs the shard's ask and replies to the same incarnation (a restarted shard's asks died
+   *  with it). */
+  private answerAsk(slot: Slot, worker: Worker, msg: Extract<FromWorker, { t: 'ask' }>): void {
+    const { id, name, arg } = msg;
+    const reply = (r: { value: unknown } | { error: WireError }): void => {
+      if (slot.worker !== worker) return;
+      try {
+        worker.postMessage({ t: 'reply', id, ...r } satisfies ToWorker);
+      } catch (err) { // a value that cannot be cloned
+        worker.postMessage({ t: 'reply', id, error: toEvmeshError(err).toWire() } satisfies ToWorker);
+      }
+    };
+    Promise.resolve()
+      .then(() => {
+        const handler = this.askHandlers.get(name);
+        if (handler === undefined) throw new EvmeshError('EVM_UNSUPPORTED', `the main thread answers no ask '${name}'`);
+        return handler(arg, slot.nodeId);
+      })
+      .then((value) => reply({ value }), (err: unknown) => reply({ error: toEvmeshError(err).toWire() }));
   }
 
   private onExit(slot: Slot, worker: Worker, code: number): void {

@@ -2,7 +2,7 @@
 // from workerData, starts the app, answers drain/stop, applies relinks for restarted peers, and
 // turns anything thrown into a wire error.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { EvmeshError, toEvmeshError, type WireError } from '../errors.js';
+import { EvmeshError, fromWire, toEvmeshError, type WireError } from '../errors.js';
 import type { FromWorker, ShardWorkerData, ToWorker } from './protocol.js';
 import { RingMesh } from './ring-mesh.js';
 
@@ -15,6 +15,10 @@ export interface ShardContext {
   readonly workerData: unknown;
   /** Sends an app-level control message to the supervisor (Supervisor.onWorkerMessage). */
   postToMain(data: unknown): void;
+  /** Asks the main thread the named request (Supervisor.onAsk) and resolves with its answer;
+   *  for what only the main thread can do, e.g. delete a topic (the controller drives it). The
+   *  arg must be cloneable; an error answer rejects. */
+  ask(name: string, arg?: unknown): Promise<unknown>;
 }
 
 export interface ShardApp {
@@ -57,12 +61,19 @@ export function runShard(app: ShardApp): void {
   const data = workerData as ShardWorkerData;
   const { nodeId, shards, layout, flush } = data.evmesh;
   const mesh = RingMesh.fromLayout(layout, nodeId, { flush });
+  const asked = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
+  let nextAsk = 1;
   const ctx: ShardContext = {
     nodeId,
     shards,
     mesh,
     workerData: data.app,
     postToMain: (d) => post({ t: 'app', data: d }),
+    ask: (name, arg) => new Promise((resolve, reject) => {
+      const id = nextAsk++;
+      post({ t: 'ask', id, name, arg }); // a throw (arg not cloneable) rejects
+      asked.set(id, { resolve, reject }); // the reply comes in a later task
+    }),
   };
 
   parentPort.on('message', (msg: ToWorker) => {
@@ -83,6 +94,13 @@ export function runShard(app: ShardApp): void {
       case 'app':
         app.onMainMessage?.(msg.data);
         break;
+      case 'reply': {
+        const waiter = asked.get(msg.id);
+        asked.delete(msg.id);
+        if (msg.error === undefined) waiter?.resolve(msg.value);
+        else waiter?.reject(fromWire(msg.error));
+        break;
+      }
       case 'query': {
         const { id, name, arg } = msg;
         Promise.resolve()

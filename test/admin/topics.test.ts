@@ -1,7 +1,8 @@
-// Topic deletion on the admin port (issue 5 item 6; docs/admin.md "Deleting a topic"), end to
-// end over real sockets with 2 shards: log storage (files gone, a restart does not resurrect
-// the topic, a crash-safe rename), memory, Kafka (the real broker of scripts/services.sh), the
-// protected names, unknown topics, deletion while subscribed (409) and publish after delete.
+// Topic deletion on the admin port (issue 5 item 6; docs/admin.md "Deleting a topic") and on the
+// HTTP port (H37 /eventmesh/topic/delete), end to end over real sockets with 2 shards: log
+// storage (files gone, a restart does not resurrect the topic, a crash-safe rename), memory,
+// Kafka (the real broker of scripts/services.sh), the protected names, unknown topics, deletion
+// while subscribed (409) and publish after delete; upstream GET /topic's messageCount.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -150,6 +151,69 @@ describe('admin topic deletion: log storage', () => {
       await s.close();
     }
   });
+
+  // H37 on the HTTP port: the handler runs in a shard, which asks the controller (main thread)
+  // to delete cluster-wide, with the admin port's semantics and upstream's answer shapes.
+  const h37 = (topic: string) => send(broker.ports.http!, 'POST', '/eventmesh/topic/delete', { 'content-type': 'application/json' }, JSON.stringify({ topic }));
+
+  it('H37 POST /eventmesh/topic/delete: deletes cluster-wide (the log files are gone), `a;b` deletes both, upstream\'s success body', async () => {
+    const admin = broker.ports.admin!;
+    for (const t of ['h37-a', 'h37-b']) {
+      await httpJson(admin, 'POST', '/topics', { name: t, partitions: 4 });
+      await publish(broker, t, 8, t);
+    }
+    assert.equal((await consume(broker, 'h37-a', 'g-h37', 8)).length, 8);
+    const r = await h37('h37-a;h37-b');
+    assert.deepEqual([r.status, r.json], [200, { retCode: 0, retMessage: 'success' }]);
+    assert.equal(r.headers.requesturi, '/eventmesh/topic/delete');
+    for (const t of ['h37-a', 'h37-b']) {
+      assert.ok(!(await names(broker)).includes(t), t);
+      await assert.rejects(stat(join(dataDir, 'topics', t)), { code: 'ENOENT' });
+    }
+    // The name starts afresh, as after DELETE /topics/{t}.
+    assert.equal(await publish(broker, 'h37-a', 1, 'new'), 0);
+  });
+
+  it('H37 refusals: unknown → retCode 100 upstream\'s text and nothing deleted; protected → 22; bad name → 6; missing topic → 7; subscribed → 100 EVM_CONFLICT', async () => {
+    const admin = broker.ports.admin!;
+    await httpJson(admin, 'POST', '/topics', { name: 'h37-kept', partitions: 2 });
+    const unknown = await h37('h37-kept;h37-never;h37-nor');
+    assert.deepEqual([unknown.status, unknown.json], [200, { retCode: 100, retMsg: 'operate fail[h37-never, h37-nor] not exist in eventmesh' }]);
+    assert.ok((await names(broker)).includes('h37-kept'));
+    const internal = await h37('__evmesh.subscriptions');
+    assert.deepEqual([internal.status, internal.json.retCode], [200, 22]);
+    assert.match(internal.json.retMsg, /^EVM_FORBIDDEN: /);
+    assert.ok((await names(broker)).includes('__evmesh.subscriptions'));
+    assert.equal((await h37('a b')).json.retCode, 6);
+    const missing = await send(broker.ports.http!, 'POST', '/eventmesh/topic/delete', { 'content-type': 'application/json' }, '{}');
+    assert.equal(missing.json.retCode, 7);
+
+    const sub = await broker.client().subscribe({ topic: 'h37-kept', group: 'h37-g' }, (d) => d.ack());
+    try {
+      const busy = await h37('h37-kept');
+      assert.equal(busy.json.retCode, 100);
+      assert.match(busy.json.retMsg, /^EVM_CONFLICT: .*h37-g/);
+      assert.ok((await names(broker)).includes('h37-kept'));
+    } finally {
+      await sub.close();
+    }
+    assert.equal((await h37('h37-kept')).json.retCode, 0);
+    assert.ok(!(await names(broker)).includes('h37-kept'));
+  });
+
+  it('upstream GET /topic: messageCount = records retained over every partition of every shard', async () => {
+    const admin = broker.ports.admin!;
+    await httpJson(admin, 'POST', '/topics', { name: 'counted', partitions: 4 });
+    await httpJson(admin, 'POST', '/topics', { name: 'empty', partitions: 3 });
+    await publish(broker, 'counted', 13, 'c');
+    await broker.client().publishBatch('counted', [ev('b1'), ev('b2'), ev('b3')]);
+    const list = (await httpJson(admin, 'GET', '/topic')).body as { name: string; messageCount: number | null; partitions: number }[];
+    assert.deepEqual(list.find((t) => t.name === 'counted'), { name: 'counted', messageCount: 16, partitions: 4 });
+    assert.deepEqual(list.find((t) => t.name === 'empty'), { name: 'empty', messageCount: 0, partitions: 3 });
+    // Consuming does not remove records (retention does): the count stays.
+    await consume(broker, 'counted', 'g-count', 16);
+    assert.equal(((await httpJson(admin, 'GET', '/topic')).body as { name: string; messageCount: number }[]).find((t) => t.name === 'counted')!.messageCount, 16);
+  });
 });
 
 describe('admin topic deletion: publishes racing it (log storage, topics.autoCreate off)', () => {
@@ -198,6 +262,7 @@ describe('admin topic deletion: memory storage', () => {
     const admin = broker.ports.admin!;
     await httpJson(admin, 'POST', '/topics', { name: 'mem', partitions: 4 });
     assert.ok(await publish(broker, 'mem', 40, 'old') >= 9);
+    assert.equal((await httpJson(admin, 'GET', '/topic')).body.find((t: { name: string }) => t.name === 'mem').messageCount, 40);
     assert.equal((await httpJson(admin, 'DELETE', '/topics/mem')).status, 200);
     assert.ok(!(await names(broker)).includes('mem'));
     await httpJson(admin, 'POST', '/topics', { name: 'mem', partitions: 2 });
@@ -220,7 +285,7 @@ describe('admin topic deletion: memory storage', () => {
     const one = (await httpJson(admin, 'GET', '/topics/shape')).body;
     assert.deepEqual([one.name, one.partitions, typeof one.createdAt], ['shape', 3, 'number']);
     assert.deepEqual((await httpJson(admin, 'GET', '/topics')).body.find((t: { name: string }) => t.name === 'shape'), one);
-    assert.deepEqual((await httpJson(admin, 'GET', '/topic')).body.find((t: { name: string }) => t.name === 'shape'), { name: 'shape', messageCount: null, partitions: 3 });
+    assert.deepEqual((await httpJson(admin, 'GET', '/topic')).body.find((t: { name: string }) => t.name === 'shape'), { name: 'shape', messageCount: 0, partitions: 3 });
   });
 
   it('a binary-protocol TCP subscriber (on one shard) blocks the delete (409); once it left, the delete succeeds', async () => {
@@ -273,6 +338,8 @@ describe('admin topic deletion: kafka storage', () => {
     const admin = broker.ports.admin!;
     await httpJson(admin, 'POST', '/topics', { name: 'kdel', partitions: 3 });
     assert.ok(await publish(broker, 'kdel', 9, 'old') >= 2);
+    // messageCount from Kafka's watermarks (high − low), asked on the main thread.
+    assert.equal((await httpJson(admin, 'GET', '/topic')).body.find((t: { name: string }) => t.name === 'kdel').messageCount, 9);
     assert.ok(kafkaTopics().includes(`${prefix}kdel`));
     assert.equal((await httpJson(admin, 'DELETE', '/topics/kdel')).status, 200);
     assert.ok(!kafkaTopics().includes(`${prefix}kdel`));

@@ -157,3 +157,22 @@ test('supervisor: a shard whose start fails makes start() reject with its wire e
     (e: unknown) => e instanceof EvmeshError && e.code === 'EVM_UNAVAILABLE' && /EVM_BAD_CONFIG: cannot bind/.test(e.message),
   );
 });
+
+test('supervisor: a shard asks the main thread (onAsk): values, thrown errors and unknown names come back to it', async () => {
+  const sup = await started();
+  sup.onAsk('double', (arg, nodeId) => ({ twice: (arg as number) * 2, from: nodeId }));
+  sup.onAsk('refuse', async () => { throw new EvmeshError('EVM_CONFLICT', 'no'); });
+  assert.throws(() => sup.onAsk('double', () => 0), /answered twice/);
+  const got: unknown[] = [];
+  sup.onWorkerMessage((_, d) => { if ('asked' in (d as object) || 'askError' in (d as object)) got.push(d); });
+  try {
+    for (const ask of [['double', 21], ['refuse', null], ['nobody', null]]) {
+      const n = got.length;
+      assert.ok(sup.postToWorker(1, { ask }));
+      await until(() => got.length > n, `the answer to ${String(ask[0])}`);
+    }
+    assert.deepEqual(got, [{ asked: { twice: 42, from: 1 } }, { askError: 'EVM_CONFLICT' }, { askError: 'EVM_UNSUPPORTED' }]);
+  } finally {
+    await sup.stop();
+  }
+});

@@ -12,4 +12,6 @@ export interface HttpContext {
   /** Single-event publishes of concurrent requests (REST, codes 104/107, /eventmesh/publish),
    *  batched per loop iteration. */
   readonly publisher: PublishBatcher;
+  /** Deletes topics cluster-wide through the main thread (src/admin/topics.ts deleteTopics). */
+  deleteTopics(names: readonly string[]): Promise<unknown>;
 }

@@ -53,6 +53,16 @@ async function publish(ex: Exchange, ctx: HttpContext, topic: string, body: Buff
   pathReply(ex, 0, `successSendResult[topic=${topic}, messageId=${String(attributes.id)}]`);
 }
 
+/** H37 body `{"topic":"a;b"}`. */
+function topicList(f: Fields): string[] {
+  if (typeof f.topic !== 'string' || f.topic.trim() === '') throw new EvmeshError('EVM_BAD_REQUEST', 'topic is required (H37)');
+  return f.topic.split(';').map((t) => t.trim()).filter((t) => t !== '');
+}
+
+function topicDone(ex: Exchange): void {
+  ex.send(200, JSON.stringify({ retCode: 0, retMessage: 'success' }), { 'content-type': 'text/plain; charset=UTF-8', requestURI: ex.url });
+}
+
 type PathHandler = (ex: Exchange, ctx: HttpContext, body: Buffer) => Promise<void>;
 
 const ROUTES: [prefix: string, methods: readonly string[], handler: PathHandler][] = [
@@ -92,13 +102,22 @@ const ROUTES: [prefix: string, methods: readonly string[], handler: PathHandler]
   ['/eventmesh/unsubscribe/remote', ['post'], async (ex) => pathReply(ex, 20, 'EVM_UNSUPPORTED: cross-mesh subscriptions (H35) are not supported')],
   // H37: topics in storage (upstream keeps an in-memory set); `retMessage` as upstream spells it.
   ['/eventmesh/topic/create', ['post'], async (ex, ctx, body) => {
-    const f = parseFields(ex, body);
-    if (typeof f.topic !== 'string' || f.topic.trim() === '') throw new EvmeshError('EVM_BAD_REQUEST', 'topic is required (H37)');
-    for (const t of f.topic.split(';').filter((t) => t !== '')) await ctx.client.createTopic(t);
-    ex.send(200, JSON.stringify({ retCode: 0, retMessage: 'success' }), { 'content-type': 'text/plain; charset=UTF-8', requestURI: ex.url });
+    for (const t of topicList(parseFields(ex, body))) await ctx.client.createTopic(t);
+    topicDone(ex);
   }],
-  ['/eventmesh/topic/delete', ['post'], async (ex) => {
-    pathReply(ex, 100, 'operate fail: topics are deleted through the admin port (DELETE /topics/{name})');
+  // Deleted cluster-wide as the admin port's DELETE /topics/{t} (docs/admin.md): the shard asks
+  // the main thread. Unknown names answer upstream's retCode 100 text (its DeleteTopicProcessor
+  // prints the list of unknown names), other refusals the catalog's retCode (409 subscribed →
+  // 100, protected → 22, bad name → 6).
+  ['/eventmesh/topic/delete', ['post'], async (ex, ctx, body) => {
+    try {
+      await ctx.deleteTopics(topicList(parseFields(ex, body)));
+    } catch (err) {
+      const unknown = err instanceof EvmeshError && err.code === 'EVM_UNKNOWN_TOPIC' ? err.props?.unknown : undefined;
+      if (!Array.isArray(unknown)) throw err;
+      return pathReply(ex, 100, `operate fail[${unknown.join(', ')}] not exist in eventmesh`);
+    }
+    topicDone(ex);
   }],
   ['/eventmesh/subscrition/query', ['get', 'post'], async (ex, ctx) => {
     const specs = [...ctx.registry.specs.values()];

@@ -2,6 +2,7 @@
 // app on the same port (uWS sets SO_REUSEPORT; broker.ts resolved port 0 once). Dispatch order
 // (H2): /eventmesh/… prefixes, then evmesh's REST paths and /ws, then everything else is the
 // EventMesh legacy request-code protocol (any path, H2).
+import { DELETE_TOPICS_ASK } from '../../admin/topics.js';
 import { EvmeshError } from '../../errors.js';
 import type { ShardPlugin } from '../../shard/plugin.js';
 import type { HttpContext } from './context.js';
@@ -40,7 +41,8 @@ const plugin: ShardPlugin = {
       concurrency: c.webhook.concurrency, timeoutMs: c.webhook.timeoutMs, maxAttempts: c.webhook.maxAttempts,
       backoffBaseMs: c.webhook.backoffBaseMs, backoffMaxMs: c.webhook.backoffMaxMs, deadLetterTopic: c.delivery.deadLetterTopic,
     }, c.webhook.maxInflight, (line) => process.stderr.write(`evmesh: shard ${ctx.nodeId}: ${line}\n`));
-    const hctx: HttpContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, registry, publisher: new PublishBatcher(ctx.client, c.limits.maxBatchEvents) };
+    const hctx: HttpContext = { client: ctx.client, config: c, nodeId: ctx.nodeId, registry, publisher: new PublishBatcher(ctx.client, c.limits.maxBatchEvents),
+      deleteTopics: (names) => ctx.ask(DELETE_TOPICS_ASK, names) };
     let draining = false;
     const app = uws.App();
     const ws = websocketRoute(app, hctx);
