@@ -216,6 +216,25 @@ describe('admin topic deletion: log storage', () => {
   });
 });
 
+describe('upstream GET /topic messageCount under log retention', () => {
+  it('counts only what retention kept: published − first retained offset', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'evmesh-admin-count-'));
+    const broker = await start({ storage: 'log', dataDir, 'log.segmentBytes': 4096, 'log.retentionBytes': 8192 });
+    try {
+      await broker.client().createTopic('kept', 1);
+      for (let i = 0; i < 60; i++) await broker.client().publish('kept', { ...ev(`k-${i}`), data: Buffer.alloc(1000, i) });
+      await new Promise((r) => setTimeout(r, 200)); // the last roll's retention finishes
+      const count = ((await httpJson(broker.ports.admin!, 'GET', '/topic')).body as { name: string; messageCount: number }[]).find((t) => t.name === 'kept')!.messageCount;
+      const first = Number(/^k-(\d+)$/.exec((await consume(broker, 'kept', 'g', 1))[0]!)![1]);
+      assert.ok(first > 0, 'retention removed the oldest segments');
+      assert.equal(count, 60 - first);
+    } finally {
+      await broker.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('admin topic deletion: publishes racing it (log storage, topics.autoCreate off)', () => {
   it('each racing publish is acked before the deletion or fails with EVM_UNKNOWN_TOPIC; no shard recreates the files; the name starts fresh', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'evmesh-admin-race-'));
