@@ -196,7 +196,7 @@ export async function runLatencyCeiling(durationMs: number, rate = LATENCY_RATE)
     }
   });
   const pubs = await Promise.all(Array.from({ length: 4 }, () => connectRaw(ports.publish)));
-  const writers = pubs.map(() => new FrameWriter(new HeaderCodec()));
+  const writers = pubs.map((s) => new FrameWriter(new HeaderCodec(), () => s.writableLength === 0)); // as the SDK's
   let id = 0;
   const { published, t0 } = await paced(durationMs, rate, (k, events) => {
     const w = writers[k % pubs.length]!;

@@ -87,7 +87,7 @@ function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number
 }
 
 test('FrameWriter.take() views stay intact while later frames fill the slab and roll over to new ones', () => {
-  const w = new FrameWriter(new HeaderCodec(), 256);
+  const w = new FrameWriter(new HeaderCodec(), undefined, 256);
   const codec = new HeaderCodec();
   const taken: { bytes: Buffer; copy: Buffer; n: number }[] = [];
   for (let n = 0; n < 40; n++) {
@@ -101,6 +101,27 @@ test('FrameWriter.take() views stay intact while later frames fill the slab and 
     const frames = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(t.bytes).map((r) => parseFrame(r, codec));
     assert.equal((frames.at(-1)!.header as { id: number }).id, t.n);
   }
+});
+
+test('FrameWriter reuses a full slab from its start once idle() says its views are free, never before', () => {
+  let idle = false;
+  const w = new FrameWriter(new HeaderCodec(), () => idle, 8192); // above Buffer's pool: slabs of their own
+  const frame = (id: number): void => w.frame(F.PUBLISH, { id, topic: 't', events: [{}] }, [Buffer.alloc(4500, id)]);
+  frame(1);
+  const a = w.take()!;
+  const aCopy = Buffer.from(a);
+  frame(2); // does not fit the slab's rest and `a` is still held: a new slab
+  const b = w.take()!;
+  assert.notEqual(b.buffer, a.buffer);
+  frame(3);
+  assert.deepEqual(a, aCopy, 'a held view is never overwritten');
+  idle = true; // the socket completed every write
+  frame(4); // does not fit: the slab is reused from its start, frame 3 (not taken yet) moved along
+  const c = w.take()!;
+  assert.equal(c.buffer, b.buffer, 'same slab');
+  assert.equal(c.byteOffset, b.byteOffset, 'from its start');
+  const ids = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(c).map((r) => (parseFrame(r, new HeaderCodec()).header as { id: number }).id);
+  assert.deepEqual(ids, [3, 4]);
 });
 
 test('bad preamble: wrong magic → EVM_BAD_FRAME, wrong version → EVM_UNSUPPORTED (also byte by byte)', () => {

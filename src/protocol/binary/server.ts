@@ -61,7 +61,8 @@ class BinarySession implements Session {
   private state: 'hello' | 'auth' | 'open' | 'draining' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
   private codec = new HeaderCodec();
-  private readonly writer = new FrameWriter(this.codec);
+  /** Reuses its slab once the socket completed every write (frame-writer.ts). */
+  private readonly writer = new FrameWriter(this.codec, () => this.socket.writableLength === 0);
   private readonly client: Client;
   private readonly subs = new Map<number, SubState>();
   private nextSub = 1;
