@@ -2,6 +2,7 @@
 // that relays whole binary-protocol frames from every publisher connection to the one subscriber
 // connection, as they arrive — what a perfect broker that stores nothing and routes nothing adds
 // to the same generator, framing, sockets and decoding. Two ports: publishers, subscriber.
+import { Buffer } from 'node:buffer';
 import { createServer, type Socket } from 'node:net';
 import { parentPort } from 'node:worker_threads';
 import { FrameDecoder } from '../../src/protocol/binary/frame-decoder.js';
@@ -17,9 +18,18 @@ const publishers = createServer((s) => {
     if (frames.length === 0 || subscriber === undefined) return;
     const out = subscriber;
     out.cork();
-    // A decoded frame's header and payload are adjacent views of one buffer, right after its
-    // 9-byte prefix: the whole frame is forwarded as it came.
-    for (const f of frames) out.write(new Uint8Array(f.header.buffer, f.header.byteOffset - FRAME_OVERHEAD, FRAME_OVERHEAD + f.header.length + f.payload.length));
+    for (const f of frames) {
+      // The frame as it came: its 9-byte prefix again, then the header and payload views.
+      let plen = 0;
+      for (const p of f.payload) plen += p.length;
+      const prefix = Buffer.allocUnsafe(FRAME_OVERHEAD);
+      prefix.writeUInt32BE(5 + f.header.length + plen, 0);
+      prefix[4] = f.type;
+      prefix.writeUInt32BE(f.header.length, 5);
+      out.write(prefix);
+      out.write(f.header);
+      for (const p of f.payload) out.write(p);
+    }
     out.uncork();
   });
   s.on('error', () => {});

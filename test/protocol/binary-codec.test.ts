@@ -67,9 +67,29 @@ test('every proper prefix of a frame yields no frame and no error', () => {
 test('a frame inside one chunk is returned as views of it (no copy of payloads)', () => {
   const bytes = readHex('publish-2.hex');
   const [raw] = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(bytes);
-  assert.equal(raw!.payload.buffer, bytes.buffer);
+  assert.equal(raw!.payload.length, 1);
+  assert.equal(raw!.payload[0]!.buffer, bytes.buffer);
   const f = parseFrame(raw!, new HeaderCodec());
   assert.equal(f.data![0]!.buffer, bytes.buffer);
+});
+
+test('a frame split across chunks keeps views of them: only an event straddling two chunks is copied', () => {
+  const w = new FrameWriter(new HeaderCodec());
+  const data = [Buffer.alloc(3000, 1), Buffer.alloc(3000, 2), Buffer.alloc(3000, 3), Buffer.alloc(3000, 4)];
+  w.frame(F.PUBLISH, { id: 7, topic: 't', events: data.map(() => ({})) }, data);
+  const bytes = w.take()!;
+  const cut = bytes.length - 3000 - 4 - 1500; // inside event 2's data
+  // Chunks above Buffer's pool size: each has an ArrayBuffer of its own.
+  const a = Buffer.from(bytes.subarray(0, cut)), b = Buffer.from(bytes.subarray(cut));
+  const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: false });
+  assert.deepEqual(dec.push(a), []);
+  const [raw] = dec.push(b);
+  assert.ok(raw!.payload.length === 2 && raw!.payload[0]!.buffer === a.buffer && raw!.payload[1]!.buffer === b.buffer, 'payload pieces are views');
+  const f = parseFrame(raw!, new HeaderCodec());
+  assert.equal((f.header as { id: number }).id, 7);
+  assert.equal(f.data!.length, 4);
+  for (let i = 0; i < 4; i++) assert.ok(Buffer.compare(f.data![i]!, data[i]!) === 0, `event ${i} data`);
+  assert.deepEqual(f.data!.map((d) => d!.buffer === a.buffer ? 'a' : d!.buffer === b.buffer ? 'b' : 'copy'), ['a', 'a', 'copy', 'b']);
 });
 
 function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number; chunk?: number } = {}): EvmeshError {
