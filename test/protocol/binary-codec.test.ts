@@ -92,6 +92,20 @@ test('a frame split across chunks keeps views of them: only an event straddling 
   assert.deepEqual(f.data!.map((d) => d!.buffer === a.buffer ? 'a' : d!.buffer === b.buffer ? 'b' : 'copy'), ['a', 'a', 'copy', 'b']);
 });
 
+test('a frame trickling in byte by byte keeps at most 32 pieces: the rest is assembled into one buffer', () => {
+  const w = new FrameWriter(new HeaderCodec());
+  const data = [Buffer.alloc(500, 9)];
+  w.frame(F.PUBLISH, { id: 1, topic: 't', events: [{}] }, data);
+  const bytes = w.take()!;
+  const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: false });
+  const frames = [];
+  for (let i = 0; i < bytes.length; i++) frames.push(...dec.push(bytes.subarray(i, i + 1)));
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0]!.payload.length, 1, 'one assembled piece, not one view per byte');
+  assert.deepEqual(parseFrame(frames[0]!, new HeaderCodec()).data, data);
+  assert.ok(dec.idle);
+});
+
 function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number; chunk?: number } = {}): EvmeshError {
   const dec = new FrameDecoder({ maxFrameBytes: opts.max ?? MAX, preamble: opts.preamble ?? false });
   const chunk = opts.chunk ?? bytes.length;

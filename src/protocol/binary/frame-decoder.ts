@@ -7,7 +7,8 @@
 //
 // A frame that lies inside one pushed chunk is returned as views of that chunk (no copy). One
 // split across chunks keeps views of each piece: its payload is the list of those pieces, and
-// only a header that straddles chunks is copied. Pushed buffers must never be reused (socket
+// only a header that straddles chunks is copied (a frame trickling in more than MAX_PIECES reads
+// is copied into one buffer instead). Pushed buffers must never be reused (socket
 // chunks are not), so views stay valid. After an error the decoder throws it again on every push.
 //
 // Why pieces: socket reads are at most 64 KiB and a PUBLISH or DELIVER frame of 100 1 KiB events
@@ -32,6 +33,9 @@ export interface FrameDecoderOptions {
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Views kept per frame at most: a peer trickling a frame in tiny reads gets it assembled by
+ *  copying (one buffer of the frame's size, as before), so what a frame pins stays bounded. */
+const MAX_PIECES = 32;
 
 export class FrameDecoder {
   private readonly max: number;
@@ -44,6 +48,8 @@ export class FrameDecoder {
   private parts: Uint8Array[] | undefined;
   private partsFill = 0;
   private partsNeed = 0;
+  /** After MAX_PIECES pieces: the frame, copied into one buffer of its size and filled on. */
+  private assembly: Buffer | undefined;
   private failed: EvmeshError | undefined;
 
   constructor(o: FrameDecoderOptions) {
@@ -85,13 +91,17 @@ export class FrameDecoder {
     while (pos < end) {
       if (this.parts !== undefined) {
         const n = Math.min(this.partsNeed - this.partsFill, end - pos);
-        this.parts.push(chunk.subarray(pos, pos + n));
+        const piece = chunk.subarray(pos, pos + n);
+        if (this.assembly !== undefined) this.assembly.set(piece, this.partsFill);
+        else if (this.parts.length < MAX_PIECES) this.parts.push(piece);
+        else this.assembly = assemble(this.parts, piece, this.partsNeed);
         this.partsFill += n;
         pos += n;
         if (this.partsFill === this.partsNeed) {
-          const parts = this.parts;
+          const frame = this.assembly !== undefined ? this.parse(this.assembly, 0, this.partsNeed) : this.parseParts(this.parts, this.partsNeed);
           this.parts = undefined;
-          out.push(this.parseParts(parts, this.partsNeed));
+          this.assembly = undefined;
+          out.push(frame);
         }
         continue;
       }
@@ -144,6 +154,14 @@ export class FrameDecoder {
     const header = viewRange(parts, 9, 9 + hlen);
     return { type, header: header.length === 1 ? header[0]! : copyRange(parts, 9, 9 + hlen), payload: viewRange(parts, 9 + hlen, size) };
   }
+}
+
+function assemble(parts: readonly Uint8Array[], last: Uint8Array, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  out.set(last, o);
+  return out;
 }
 
 function frameType(type: number): number {
