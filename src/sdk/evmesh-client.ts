@@ -116,7 +116,7 @@ class Connection {
   lastTx = Date.now();
   constructor(readonly socket: Socket, maxFrameBytes: number) {
     this.codec = new HeaderCodec();
-    this.writer = new FrameWriter(this.codec);
+    this.writer = new FrameWriter(this.codec, () => socket.writableLength === 0);
     this.decoder = new FrameDecoder({ maxFrameBytes, preamble: true });
   }
 }

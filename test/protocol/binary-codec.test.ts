@@ -67,9 +67,43 @@ test('every proper prefix of a frame yields no frame and no error', () => {
 test('a frame inside one chunk is returned as views of it (no copy of payloads)', () => {
   const bytes = readHex('publish-2.hex');
   const [raw] = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(bytes);
-  assert.equal(raw!.payload.buffer, bytes.buffer);
+  assert.equal(raw!.payload.length, 1);
+  assert.equal(raw!.payload[0]!.buffer, bytes.buffer);
   const f = parseFrame(raw!, new HeaderCodec());
   assert.equal(f.data![0]!.buffer, bytes.buffer);
+});
+
+test('a frame split across chunks keeps views of them: only an event straddling two chunks is copied', () => {
+  const w = new FrameWriter(new HeaderCodec());
+  const data = [Buffer.alloc(3000, 1), Buffer.alloc(3000, 2), Buffer.alloc(3000, 3), Buffer.alloc(3000, 4)];
+  w.frame(F.PUBLISH, { id: 7, topic: 't', events: data.map(() => ({})) }, data);
+  const bytes = w.take()!;
+  const cut = bytes.length - 3000 - 4 - 1500; // inside event 2's data
+  // Chunks above Buffer's pool size: each has an ArrayBuffer of its own.
+  const a = Buffer.from(bytes.subarray(0, cut)), b = Buffer.from(bytes.subarray(cut));
+  const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: false });
+  assert.deepEqual(dec.push(a), []);
+  const [raw] = dec.push(b);
+  assert.ok(raw!.payload.length === 2 && raw!.payload[0]!.buffer === a.buffer && raw!.payload[1]!.buffer === b.buffer, 'payload pieces are views');
+  const f = parseFrame(raw!, new HeaderCodec());
+  assert.equal((f.header as { id: number }).id, 7);
+  assert.equal(f.data!.length, 4);
+  for (let i = 0; i < 4; i++) assert.ok(Buffer.compare(f.data![i]!, data[i]!) === 0, `event ${i} data`);
+  assert.deepEqual(f.data!.map((d) => d!.buffer === a.buffer ? 'a' : d!.buffer === b.buffer ? 'b' : 'copy'), ['a', 'a', 'copy', 'b']);
+});
+
+test('a frame trickling in byte by byte keeps at most 32 pieces: the rest is assembled into one buffer', () => {
+  const w = new FrameWriter(new HeaderCodec());
+  const data = [Buffer.alloc(500, 9)];
+  w.frame(F.PUBLISH, { id: 1, topic: 't', events: [{}] }, data);
+  const bytes = w.take()!;
+  const dec = new FrameDecoder({ maxFrameBytes: MAX, preamble: false });
+  const frames = [];
+  for (let i = 0; i < bytes.length; i++) frames.push(...dec.push(bytes.subarray(i, i + 1)));
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0]!.payload.length, 1, 'one assembled piece, not one view per byte');
+  assert.deepEqual(parseFrame(frames[0]!, new HeaderCodec()).data, data);
+  assert.ok(dec.idle);
 });
 
 function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number; chunk?: number } = {}): EvmeshError {
@@ -87,7 +121,7 @@ function decodeError(bytes: Uint8Array, opts: { preamble?: boolean; max?: number
 }
 
 test('FrameWriter.take() views stay intact while later frames fill the slab and roll over to new ones', () => {
-  const w = new FrameWriter(new HeaderCodec(), 256);
+  const w = new FrameWriter(new HeaderCodec(), undefined, 256);
   const codec = new HeaderCodec();
   const taken: { bytes: Buffer; copy: Buffer; n: number }[] = [];
   for (let n = 0; n < 40; n++) {
@@ -101,6 +135,27 @@ test('FrameWriter.take() views stay intact while later frames fill the slab and 
     const frames = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(t.bytes).map((r) => parseFrame(r, codec));
     assert.equal((frames.at(-1)!.header as { id: number }).id, t.n);
   }
+});
+
+test('FrameWriter reuses a full slab from its start once idle() says its views are free, never before', () => {
+  let idle = false;
+  const w = new FrameWriter(new HeaderCodec(), () => idle, 8192); // above Buffer's pool: slabs of their own
+  const frame = (id: number): void => w.frame(F.PUBLISH, { id, topic: 't', events: [{}] }, [Buffer.alloc(4500, id)]);
+  frame(1);
+  const a = w.take()!;
+  const aCopy = Buffer.from(a);
+  frame(2); // does not fit the slab's rest and `a` is still held: a new slab
+  const b = w.take()!;
+  assert.notEqual(b.buffer, a.buffer);
+  frame(3);
+  assert.deepEqual(a, aCopy, 'a held view is never overwritten');
+  idle = true; // the socket completed every write
+  frame(4); // does not fit: the slab is reused from its start, frame 3 (not taken yet) moved along
+  const c = w.take()!;
+  assert.equal(c.buffer, b.buffer, 'same slab');
+  assert.equal(c.byteOffset, b.byteOffset, 'from its start');
+  const ids = new FrameDecoder({ maxFrameBytes: MAX, preamble: false }).push(c).map((r) => (parseFrame(r, new HeaderCodec()).header as { id: number }).id);
+  assert.deepEqual(ids, [3, 4]);
 });
 
 test('bad preamble: wrong magic → EVM_BAD_FRAME, wrong version → EVM_UNSUPPORTED (also byte by byte)', () => {

@@ -5,9 +5,15 @@
 //   preamble = "EVMB" version:u8          version must be 1
 //   frame    = length:u32be type:u8 hlen:u32be header:hlen payload:(length - 5 - hlen)
 //
-// A frame that lies inside one pushed chunk is returned as views of that chunk (no copy); one
-// split across chunks is assembled into a buffer allocated once at its final size. Buffers are
-// never reused, so views stay valid. After an error the decoder throws it again on every push.
+// A frame that lies inside one pushed chunk is returned as views of that chunk (no copy). One
+// split across chunks keeps views of each piece: its payload is the list of those pieces, and
+// only a header that straddles chunks is copied (a frame trickling in more than MAX_PIECES reads
+// is copied into one buffer instead). Pushed buffers must never be reused (socket
+// chunks are not), so views stay valid. After an error the decoder throws it again on every push.
+//
+// Why pieces: socket reads are at most 64 KiB and a PUBLISH or DELIVER frame of 100 1 KiB events
+// is larger, so assembling frames copied (and allocated) every byte read once more — counted on
+// tcp-binary's latency phase: as many bytes as the reads themselves on the shards and the SDK.
 import { Buffer } from 'node:buffer';
 import { EvmeshError } from '../../errors.js';
 import { isFrameType, MAGIC, VERSION } from './frames.js';
@@ -15,7 +21,8 @@ import { isFrameType, MAGIC, VERSION } from './frames.js';
 export interface RawFrame {
   readonly type: number;
   readonly header: Uint8Array;
-  readonly payload: Uint8Array;
+  /** The payload's bytes in order: one view, or several for a frame that spanned chunks. */
+  readonly payload: readonly Uint8Array[];
 }
 
 export interface FrameDecoderOptions {
@@ -26,6 +33,9 @@ export interface FrameDecoderOptions {
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Views kept per frame at most: a peer trickling a frame in tiny reads gets it assembled by
+ *  copying (one buffer of the frame's size, as before), so what a frame pins stays bounded. */
+const MAX_PIECES = 32;
 
 export class FrameDecoder {
   private readonly max: number;
@@ -34,9 +44,12 @@ export class FrameDecoder {
   /** Length prefix bytes collected across chunks. */
   private readonly lenBuf = new Uint8Array(4);
   private lenFill = 0;
-  /** The frame being assembled across chunks (length prefix included). */
-  private partial: Buffer | undefined;
-  private partialFill = 0;
+  /** Views of the pieces of the frame being read across chunks (length prefix included). */
+  private parts: Uint8Array[] | undefined;
+  private partsFill = 0;
+  private partsNeed = 0;
+  /** After MAX_PIECES pieces: the frame, copied into one buffer of its size and filled on. */
+  private assembly: Buffer | undefined;
   private failed: EvmeshError | undefined;
 
   constructor(o: FrameDecoderOptions) {
@@ -58,7 +71,7 @@ export class FrameDecoder {
 
   /** True when no partial frame is buffered. */
   get idle(): boolean {
-    return this.partial === undefined && this.lenFill === 0 && this.preambleLeft <= 0;
+    return this.parts === undefined && this.lenFill === 0 && this.preambleLeft <= 0;
   }
 
   private run(chunk: Uint8Array): RawFrame[] {
@@ -76,15 +89,19 @@ export class FrameDecoder {
       this.preambleLeft--;
     }
     while (pos < end) {
-      if (this.partial !== undefined) {
-        const p = this.partial;
-        const n = Math.min(p.length - this.partialFill, end - pos);
-        p.set(chunk.subarray(pos, pos + n), this.partialFill);
-        this.partialFill += n;
+      if (this.parts !== undefined) {
+        const n = Math.min(this.partsNeed - this.partsFill, end - pos);
+        const piece = chunk.subarray(pos, pos + n);
+        if (this.assembly !== undefined) this.assembly.set(piece, this.partsFill);
+        else if (this.parts.length < MAX_PIECES) this.parts.push(piece);
+        else this.assembly = assemble(this.parts, piece, this.partsNeed);
+        this.partsFill += n;
         pos += n;
-        if (this.partialFill === p.length) {
-          this.partial = undefined;
-          out.push(this.parse(p, 0, p.length));
+        if (this.partsFill === this.partsNeed) {
+          const frame = this.assembly !== undefined ? this.parse(this.assembly, 0, this.partsNeed) : this.parseParts(this.parts, this.partsNeed);
+          this.parts = undefined;
+          this.assembly = undefined;
+          out.push(frame);
         }
         continue;
       }
@@ -92,11 +109,9 @@ export class FrameDecoder {
         while (this.lenFill < 4 && pos < end) this.lenBuf[this.lenFill++] = chunk[pos++]!;
         if (this.lenFill < 4) break;
         this.lenFill = 0;
-        const length = this.check(readU32(this.lenBuf, 0));
-        const p = Buffer.allocUnsafe(4 + length);
-        p.set(this.lenBuf, 0);
-        this.partial = p;
-        this.partialFill = 4;
+        this.parts = [this.lenBuf.slice()];
+        this.partsNeed = 4 + this.check(readU32(this.lenBuf, 0));
+        this.partsFill = 4;
         continue;
       }
       const length = this.check(readU32(chunk, pos));
@@ -104,10 +119,9 @@ export class FrameDecoder {
         out.push(this.parse(chunk, pos, pos + 4 + length));
         pos += 4 + length;
       } else {
-        const p = Buffer.allocUnsafe(4 + length);
-        p.set(chunk.subarray(pos, end), 0);
-        this.partial = p;
-        this.partialFill = end - pos;
+        this.parts = [chunk.subarray(pos, end)];
+        this.partsNeed = 4 + length;
+        this.partsFill = end - pos;
         pos = end;
       }
     }
@@ -124,13 +138,56 @@ export class FrameDecoder {
 
   /** buf[start, end) is one whole frame, length prefix included. */
   private parse(buf: Uint8Array, start: number, end: number): RawFrame {
-    const type = buf[start + 4]!;
-    if (!isFrameType(type)) throw new EvmeshError('EVM_BAD_FRAME', `unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
+    const type = frameType(buf[start + 4]!);
     const hlen = readU32(buf, start + 5);
     const h = start + 9;
     if (hlen > end - h) throw new EvmeshError('EVM_BAD_FRAME', `header length ${hlen} exceeds the frame`);
-    return { type, header: buf.subarray(h, h + hlen), payload: buf.subarray(h + hlen, end) };
+    return { type, header: buf.subarray(h, h + hlen), payload: [buf.subarray(h + hlen, end)] };
   }
+
+  /** `parts` hold one whole frame of `size` bytes, length prefix included, in order. */
+  private parseParts(parts: readonly Uint8Array[], size: number): RawFrame {
+    const head = copyRange(parts, 0, 9);
+    const type = frameType(head[4]!);
+    const hlen = readU32(head, 5);
+    if (hlen > size - 9) throw new EvmeshError('EVM_BAD_FRAME', `header length ${hlen} exceeds the frame`);
+    const header = viewRange(parts, 9, 9 + hlen);
+    return { type, header: header.length === 1 ? header[0]! : copyRange(parts, 9, 9 + hlen), payload: viewRange(parts, 9 + hlen, size) };
+  }
+}
+
+function assemble(parts: readonly Uint8Array[], last: Uint8Array, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  out.set(last, o);
+  return out;
+}
+
+function frameType(type: number): number {
+  if (!isFrameType(type)) throw new EvmeshError('EVM_BAD_FRAME', `unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
+  return type;
+}
+
+/** Views of bytes [from, to) of the concatenation of `parts` (none for an empty range). */
+function viewRange(parts: readonly Uint8Array[], from: number, to: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const p of parts) {
+    const a = Math.max(from, at), b = Math.min(to, at + p.length);
+    if (a < b) out.push(p.subarray(a - at, b - at));
+    at += p.length;
+    if (at >= to) break;
+  }
+  return out;
+}
+
+/** A copy of bytes [from, to) of the concatenation of `parts`. */
+function copyRange(parts: readonly Uint8Array[], from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafe(to - from);
+  let o = 0;
+  for (const v of viewRange(parts, from, to)) { out.set(v, o); o += v.length; }
+  return out;
 }
 
 export function readU32(b: Uint8Array, off: number): number {

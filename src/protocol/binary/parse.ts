@@ -32,7 +32,8 @@ export function parseFrame(raw: RawFrame, codec: HeaderCodec): Frame {
   const header = codec.decode(raw.header);
   const n = eventCount(raw.type, header);
   if (n === undefined) {
-    if (raw.payload.length !== 0) throw new EvmeshError('EVM_BAD_FRAME', `${raw.payload.length} unexpected payload bytes`);
+    const extra = raw.payload.reduce((n, p) => n + p.length, 0);
+    if (extra !== 0) throw new EvmeshError('EVM_BAD_FRAME', `${extra} unexpected payload bytes`);
     return { type: raw.type, header };
   }
   return { type: raw.type, header, data: readEventData(raw.payload, n) };

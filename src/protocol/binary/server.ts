@@ -61,7 +61,8 @@ class BinarySession implements Session {
   private state: 'hello' | 'auth' | 'open' | 'draining' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
   private codec = new HeaderCodec();
-  private readonly writer = new FrameWriter(this.codec);
+  /** Reuses its slab once the socket completed every write (frame-writer.ts). */
+  private readonly writer = new FrameWriter(this.codec, () => this.socket.writableLength === 0);
   private readonly client: Client;
   private readonly subs = new Map<number, SubState>();
   private nextSub = 1;
@@ -229,7 +230,7 @@ class BinarySession implements Session {
 
   // ---- publish ----
 
-  private publish(h: unknown, payload: Uint8Array): void {
+  private publish(h: unknown, payload: readonly Uint8Array[]): void {
     const id = this.requestId(h, 'PUBLISH');
     const { topic, events } = h as { topic?: unknown; events?: unknown };
     if (!Array.isArray(events)) throw bad('PUBLISH needs events (an array)');
@@ -396,7 +397,7 @@ class BinarySession implements Session {
 
   // ---- request-reply ----
 
-  private request(h: unknown, payload: Uint8Array): void {
+  private request(h: unknown, payload: readonly Uint8Array[]): void {
     const id = this.requestId(h, 'REQUEST');
     const o = h as Record<string, unknown>;
     const [data] = readEventData(payload, 1);
@@ -413,7 +414,7 @@ class BinarySession implements Session {
     ));
   }
 
-  private reply(h: unknown, payload: Uint8Array): void {
+  private reply(h: unknown, payload: readonly Uint8Array[]): void {
     const id = this.requestId(h, 'REPLY');
     const o = h as Record<string, unknown>;
     const [data] = readEventData(payload, 1);

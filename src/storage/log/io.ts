@@ -29,6 +29,11 @@ export function writevAt(fd: number, bufs: readonly Uint8Array[], position: numb
     fs.writev(fd, bufs as NodeJS.ArrayBufferView[], position, (err, bytes) => (err ? reject(err) : resolve(bytes))));
 }
 
+/** The same write on the calling thread (the page-cache copy of one group; see partition.ts). */
+export function writevAtSync(fd: number, bufs: readonly Uint8Array[], position: number): number {
+  return fs.writevSync(fd, bufs as NodeJS.ArrayBufferView[], position);
+}
+
 export function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
