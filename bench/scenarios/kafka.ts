@@ -4,8 +4,9 @@
 // raw node-rdkafka producer (same producer settings, in-flight bounded the same way) writing the
 // same events in the same CloudEvents binary binding to the same broker; and end-to-end
 // publish → push latency through Kafka at a fixed rate with one SDK subscriber. The Kafka broker
-// (scripts/services.sh up kafka) and every client share this machine's cores, so next to the rates
-// it reports CPU per acked event of each side (all threads), which contention hardly moves.
+// (scripts/services.sh up kafka) and every client share this machine's cores, whose load by other
+// work moves the rates (and their ratio); next to them it reports where the CPU goes: CPU per
+// acked event of each side, all threads.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
