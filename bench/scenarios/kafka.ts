@@ -136,9 +136,30 @@ const ROUNDS = 3;
  *  the first round and librdkafka is native. The raw producer gets the same warm-up. */
 const WARMUP_MS = 1000;
 
+/** Deletes the Kafka topics whose names start with `prefix`: each run writes GBs (the test
+ *  broker's disk filled up with 54 GB of earlier runs' topics). */
+async function deleteTopics(brokers: string, prefix: string): Promise<void> {
+  const p = new rdkafka.Producer({ 'bootstrap.servers': brokers });
+  await new Promise<void>((resolve, reject) => p.connect({ timeout: 10_000 }, (e) => (e ? reject(e) : resolve())));
+  const md = await new Promise<rdkafka.Metadata>((resolve, reject) => p.getMetadata({ timeout: 10_000 }, (e, m) => (e ? reject(e) : resolve(m))));
+  await new Promise<void>((resolve) => p.disconnect(() => resolve()));
+  const admin = rdkafka.AdminClient.create({ 'bootstrap.servers': brokers });
+  const names = md.topics.map((t) => t.name).filter((n) => n.startsWith(prefix));
+  await Promise.all(names.map((n) => new Promise<void>((resolve) => admin.deleteTopic(n, 10_000, () => resolve()))));
+  admin.disconnect();
+}
+
 export async function kafkaScenario(durationMs: number): Promise<ScenarioResult> {
   const brokers = kafkaUp();
   const prefix = `bench-${randomUUID().slice(0, 8)}-`;
+  try {
+    return await measure(brokers, prefix, durationMs);
+  } finally {
+    await deleteTopics(brokers, prefix);
+  }
+}
+
+async function measure(brokers: string, prefix: string, durationMs: number): Promise<ScenarioResult> {
   const slice = Math.max(1000, Math.round(durationMs / ROUNDS));
   const rounds: { raw: number; evmesh: number; rawCpuUs: number; brokerCpuUs: number; clientCpuUs: number }[] = [];
   let errors = 0;
