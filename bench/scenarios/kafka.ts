@@ -77,7 +77,8 @@ async function runRawProducer(brokers: string, topic: string, warmupMs: number, 
   admin.disconnect();
   const p = new rdkafka.Producer({
     'bootstrap.servers': brokers, 'enable.idempotence': true, 'linger.ms': KAFKA_DEFAULTS.lingerMs, 'batch.size': KAFKA_DEFAULTS.batchBytes,
-    'compression.codec': KAFKA_DEFAULTS.compression, 'queue.buffering.max.messages': KAFKA_DEFAULTS.maxInFlight * 2, 'queue.buffering.max.kbytes': 2_097_151, dr_cb: true,
+    'compression.codec': KAFKA_DEFAULTS.compression, 'message.max.bytes': KAFKA_DEFAULTS.maxMessageBytes, // also caps a ProduceRequest's size
+    'queue.buffering.max.messages': KAFKA_DEFAULTS.maxInFlight * 2, 'queue.buffering.max.kbytes': 2_097_151, dr_cb: true,
   }, { 'request.required.acks': -1 });
   await new Promise<void>((resolve, reject) => p.connect({ timeout: 10_000 }, (e) => (e ? reject(e) : resolve())));
   const data = new Uint8Array(1024).fill(0x61);
