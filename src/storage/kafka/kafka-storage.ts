@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { EvmeshError } from '../../errors.js';
 import type { AppendResult, PartitionBounds, ReadOptions, Storage, StoredRecord, TopicMeta } from '../types.js';
 import { TOPIC_NAME } from '../types.js';
-import { toKafka, type KafkaRecord } from './cloudevents-binding.js';
+import { toKafka } from './cloudevents-binding.js';
 import { GroupOffsets } from './group-offsets.js';
 import { resolveKafkaOptions, type KafkaStorageOptions, type ResolvedKafkaOptions } from './options.js';
 import { KafkaProducer } from './producer.js';
@@ -145,9 +145,7 @@ export class KafkaStorage implements Storage {
       return Promise.reject(err);
     }
     if (values.length === 0) return this.catalog.watermarks(k, partition).then((w) => ({ baseOffset: w.high, count: 0 }));
-    const records: KafkaRecord[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) records[i] = toKafka(topic, values[i]!);
-    return this.producer.send(k, partition, records, timestamp).then((baseOffset) => ({ baseOffset, count: values.length }));
+    return this.producer.send(k, partition, values.length, (i) => toKafka(topic, values[i]!), timestamp).then((baseOffset) => ({ baseOffset, count: values.length }));
   }
 
   async read(topic: string, partition: number, offset: number, options: ReadOptions = {}): Promise<StoredRecord[]> {

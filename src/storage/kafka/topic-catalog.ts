@@ -117,7 +117,7 @@ export class TopicCatalog {
 
   private async append(e: Entry): Promise<void> {
     const value = Buffer.from(JSON.stringify(e));
-    await this.producer.send(this.kafkaName(CATALOG_TOPIC), 0, [{ key: e.name, value, headers: undefined }], Date.now());
+    await this.producer.send(this.kafkaName(CATALOG_TOPIC), 0, 1, () => ({ key: e.name, value, headers: undefined }), Date.now());
   }
 
   /** Creates a Kafka topic and waits until every partition has a leader. False if it existed. */
