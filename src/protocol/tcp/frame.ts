@@ -9,7 +9,8 @@
 // frames and the same error. Oversized frames are refused as soon as their prefix is read,
 // before their bytes are buffered.
 import { EvmeshError } from '../../errors.js';
-import { headerJson, parseHeader, type Header } from './header.js';
+import { headerJson, type Header } from './header.js';
+import { HeaderReader, plainSeq, type HeaderTemplate } from './header-template.js';
 
 export const MAGIC = Buffer.from('EventMesh', 'latin1');
 export const VERSION = Buffer.from('0000', 'latin1');
@@ -92,10 +93,37 @@ export class FrameWriter {
   /** Bytes added since the last take(). */
   get bytes(): number { return this.pos; }
 
-  /** Appends one frame; throws EVM_TOO_LARGE (and appends nothing) when it exceeds `max`. */
-  add(header: Header, body: FrameBody | undefined, max: number): void {
+  /** Appends one frame; throws EVM_TOO_LARGE (and appends nothing) when it exceeds `max`.
+   *  True when it is the first since take() (the caller schedules the write). */
+  add(header: Header, body: FrameBody | undefined, max: number): boolean {
+    const first = this.pos === 0;
     const h = headerJson(header);
     const hLen = Buffer.byteLength(h, 'utf8');
+    const at = this.reserve(hLen, body, max);
+    this.buf!.write(h, at, hLen, 'utf8');
+    return first;
+  }
+
+  /** Appends one frame whose header is `t` with `seq` (header-template.ts): the same bytes as
+   *  add() of that header, without making its JSON text. */
+  addSeq(t: HeaderTemplate, seq: string, body: FrameBody | undefined, max: number): boolean {
+    const first = this.pos === 0;
+    const plain = plainSeq(seq);
+    const text = plain ? seq : JSON.stringify(seq).slice(1, -1);
+    const sLen = plain ? seq.length : Buffer.byteLength(text, 'utf8');
+    let at = this.reserve(t.head.length + sLen + t.tail.length, body, max);
+    const buf = this.buf!;
+    buf.set(t.head, at);
+    at += t.head.length;
+    if (plain) for (let i = 0; i < sLen; i++) buf[at + i] = seq.charCodeAt(i);
+    else buf.write(text, at, sLen, 'utf8');
+    buf.set(t.tail, at + sLen);
+    return first;
+  }
+
+  /** Makes room for a frame with an hLen-byte header, writes its prefix and body, and returns
+   *  where its header goes. Throws EVM_TOO_LARGE (nothing appended) above `max`. */
+  private reserve(hLen: number, body: FrameBody | undefined, max: number): number {
     const bodyLen = bodyLength(body);
     const total = PREFIX_BYTES + hLen + bodyLen;
     if (total > max) throw new EvmeshError('EVM_TOO_LARGE', `frame of ${total} bytes exceeds the limit of ${max}`, { bytes: total, limit: max });
@@ -109,9 +137,9 @@ export class FrameWriter {
     SIGNATURE.copy(buf, at);
     buf.writeUInt32BE(this.legacy ? 8 + hLen + bodyLen : 13 + hLen + bodyLen, at + 13);
     buf.writeUInt32BE(hLen, at + 17);
-    buf.write(h, at + PREFIX_BYTES, hLen, 'utf8');
     if (body !== undefined) writeBody(buf, at + PREFIX_BYTES + hLen, body);
     this.pos = at + total;
+    return at + PREFIX_BYTES;
   }
 
   /** The frames added so far (a view of the buffer); call release() after writing it. */
@@ -146,6 +174,7 @@ export class FrameDecoder {
   private total = -1;
   private headerLen = 0;
   private failed: EvmeshError | undefined;
+  private readonly headers = new HeaderReader();
 
   constructor(opts: FrameOptions = {}) {
     this.maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -187,7 +216,7 @@ export class FrameDecoder {
     const [bytes, at] = this.contiguous(total);
     this.skip(total);
     const h = at + PREFIX_BYTES, b = h + headerLen, end = at + total;
-    const header = headerLen === 0 ? undefined : parseHeader(bytes.subarray(h, b));
+    const header = headerLen === 0 ? undefined : this.headers.read(bytes, h, b);
     const body = end > b ? bytes.subarray(b, end) : undefined;
     return { header, body };
   }
