@@ -10,7 +10,7 @@ import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from '../../src/pr
 import { headerJson, parseHeader } from '../../src/protocol/tcp/header.js';
 import { HeaderReader, HeaderTemplate } from '../../src/protocol/tcp/header-template.js';
 import { parseRedirectInfo, parseSubscription, parseUserAgent, subscriptionJson, userAgentJson } from '../../src/protocol/tcp/bodies.js';
-import { cloudEventJson, decodeMessage, encodeMessage, eventMeshMessageJson } from '../../src/protocol/tcp/messages.js';
+import { cloudEventJson, cloudEventOf, decodeMessage, encodeMessage, eventMeshMessageJson } from '../../src/protocol/tcp/messages.js';
 import { allFixtures, fixture } from '../fixtures/eventmesh-tcp/load.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('utf8'));
@@ -276,6 +276,24 @@ test('T22/T24: protocoltype is required; openmessage and unknown adaptors are un
   assert.throws(() => decodeMessage({ protocoltype: 'cloudevents' }, '1', undefined), (e: EvmeshError) => e.code === 'EVM_BAD_REQUEST');
   assert.throws(() => decodeMessage({ protocoltype: 'cloudevents' }, '1', Buffer.from('{"specversion":"1.0","id":"1","source":"/","type":"t"}')),
     (e: EvmeshError) => e.code === 'EVM_BAD_REQUEST' && /subject/.test(e.message));
+});
+
+test('T22 CloudEvents bodies ending with data_base64 (read without JSON.parse of the base64) decode as JSON.parse reads them', () => {
+  const head = '{"specversion":"1.0","id":"1","source":"/","type":"t","subject":"T"';
+  const ok = (b64: string) => cloudEventOf(Buffer.from(`${head},"data_base64":"${b64}"}`));
+  for (const [b64, hex] of [['', ''], ['QQ==', '41'], ['QUI=', '4142'], ['QUJD', '414243'], ['-_-_', 'fbffbf']]) {
+    const ev = ok(b64!);
+    assert.deepEqual(ev.attributes, { specversion: '1.0', id: '1', source: '/', type: 't', subject: 'T' });
+    assert.equal(Buffer.from(ev.data!).toString('hex'), hex, b64);
+  }
+  const notJson = (e: EvmeshError) => e.code === 'EVM_BAD_EVENT' && /not UTF-8 JSON/.test(e.message);
+  assert.throws(() => ok('QU\nJD'), notJson, 'a raw control character in the string: JSON.parse refuses it');
+  assert.throws(() => cloudEventOf(Buffer.from('{,"data_base64":"QUJD"}')), notJson, 'nothing before the member');
+  assert.throws(() => cloudEventOf(Buffer.from(`${head},"data":1,"data_base64":"QUJD"}`)), (e: EvmeshError) => /mutually exclusive/.test(e.message));
+  // Escapes, spaces and a duplicate member are read as JSON.parse reads them (the whole body).
+  assert.equal(Buffer.from(ok('QU\\u004aD').data!).toString(), 'ABC');
+  assert.equal(Buffer.from(ok('QU JD').data!).toString(), 'ABC');
+  assert.equal(Buffer.from(cloudEventOf(Buffer.from(`${head},"data_base64":"QQ==","data_base64":"QUJD"}`)).data!).toString(), 'ABC');
 });
 
 test('T52/T53: pushes re-encode any stored event as CloudEvents JSON, data exact: JSON verbatim, text as string, binary as data_base64', () => {

@@ -2,7 +2,7 @@
 // decoder and body decoders; only EvmeshErrors (EVM_BAD_FRAME / EVM_TOO_LARGE …) may be thrown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuzz, fuzzHeaders } from '../../scripts/fuzz-eventmesh-tcp.js';
+import { fuzz, fuzzBodies, fuzzHeaders } from '../../scripts/fuzz-eventmesh-tcp.js';
 
 test('fuzz: 20k mutated frames, fed in random chunks, throw nothing but EvmeshError and never hang (T5)', () => {
   const res = fuzz(20_000, 7, Infinity) // no wall-clock assertion: a hang is caught by the test timeout;
@@ -15,4 +15,10 @@ test('fuzz: 20k mutated headers read by HeaderReader give exactly what parseHead
   const res = fuzzHeaders(20_000, 7); // throws on the first difference
   assert.equal(res.inputs, 20_000);
   assert.ok(res.fromTemplate > 1000, `the template path is exercised (${res.fromTemplate})`);
+});
+
+test('fuzz: 20k mutated CloudEvent bodies decode through cloudEventOf exactly as JSON.parse of the whole body reads them (T22)', () => {
+  const res = fuzzBodies(20_000, 7); // throws on the first difference
+  assert.equal(res.inputs, 20_000);
+  assert.ok(res.binary > 1000, `bodies with data_base64 decode (${res.binary})`);
 });
