@@ -40,21 +40,22 @@ function endsValue(c: number): boolean {
 
 /** A body that ends with a padded `data_base64` member, as SDKs write binary data
  *  (`{…,"data_base64":"QUJD"}`), parsed without that member's text: JSON.parse of the rest and
- *  the base64 straight from the bytes — the 1.4 KiB base64 string of a 1 KiB event is then
- *  made once instead of three times (UTF-8 text of the body, JSON.parse's copy; measured per 1 KiB
- *  event: ~1.6 KiB less garbage and 0.3 µs less CPU). The result equals JSON.parse's: the
- *  member is the top-level object's last (the body ends right after it), the rest
- *  `{…}` is valid JSON exactly when the whole is (the byte before the member ends a value), and the
- *  base64 text is its own JSON string (ASCII, no quote or backslash; a control character,
- *  which JSON.parse refuses, makes the decoded length fall short). Anything else: undefined. */
+ *  the base64 straight from the bytes, so the 1.4 KiB base64 string of a 1 KiB event is made
+ *  once instead of three times (the body's UTF-8 text, JSON.parse's copy). Measured per 1 KiB
+ *  event: decode allocation 4.3 → 2.5 KiB, same CPU; broker scavenges per event −25 %. The result
+ *  equals JSON.parse's: the member is the top-level object's last (the body ends right after
+ *  it), the rest `{…}` is valid JSON exactly when the whole is (the byte before the member ends
+ *  a value), and the base64 text is its own JSON string (ASCII, no quote or backslash; a
+ *  control character, which JSON.parse refuses, makes the decoded length fall short).
+ *  Anything else: undefined. */
 function withBase64Last(bytes: Uint8Array): MeshEvent | undefined {
   const b = bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = b.length;
-  if (n < DATA_BASE64.length + 4 || b[n - 1] !== BRACE || b[n - 2] !== QUOTE) return undefined;
-  const at = b.lastIndexOf(DATA_BASE64);
-  if (at <= 0 || !endsValue(b[at - 1]!)) return undefined;
-  const from = at + DATA_BASE64.length, to = n - 2;
-  if ((to - from) % 4 !== 0 || b.indexOf(QUOTE, from) !== to || b.indexOf(BACKSLASH, from) >= 0 || !isAscii(b)) return undefined;
+  const n = b.length, to = n - 2;
+  if (n < DATA_BASE64.length + 4 || b[n - 1] !== BRACE || b[to] !== QUOTE) return undefined;
+  // The quote before the closing one opens the base64 text: no quote inside it.
+  const from = b.lastIndexOf(QUOTE, to - 1) + 1, at = from - DATA_BASE64.length;
+  if (at <= 0 || b.compare(DATA_BASE64, 0, DATA_BASE64.length, at, from) !== 0 || !endsValue(b[at - 1]!)) return undefined;
+  if ((to - from) % 4 !== 0 || b.indexOf(BACKSLASH, from) >= 0 || !isAscii(b)) return undefined;
   let rest: MeshEvent;
   try {
     rest = fromStructuredJson(JSON.parse(`${b.toString('latin1', 0, at)}}`));
