@@ -59,6 +59,17 @@ function successReply(cmd: Command): HeaderTemplate {
   return t;
 }
 
+/** Push headers (T52) by properties (encodeMessage's frozen sets) and command: made once. */
+const PUSH_HEADERS = new WeakMap<object, Map<Command, HeaderTemplate>>();
+
+function pushHeader(cmd: Command, properties: Readonly<Record<string, string>>): HeaderTemplate {
+  let byCommand = PUSH_HEADERS.get(properties);
+  if (byCommand === undefined) PUSH_HEADERS.set(properties, byCommand = new Map());
+  let t = byCommand.get(cmd);
+  if (t === undefined) byCommand.set(cmd, t = new HeaderTemplate({ cmd, code: OP_SUCCESS, properties }));
+  return t;
+}
+
 function failDesc(err: EvmeshError): string {
   return `${err.code}: ${err.message}`;
 }
@@ -414,7 +425,7 @@ export class EventMeshTcpSession implements Session {
       const seq = String(++this.pushSeq); // T52: decimal counter
       try {
         const msg = encodeMessage(delivery.topic, delivery.event);
-        this.write({ cmd, code: OP_SUCCESS, seq, properties: msg.properties }, msg.body, this.o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+        if (this.writing()) this.queued(this.out.addSeq(pushHeader(cmd, msg.properties), seq, msg.body, this.o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES));
       } catch (err) {
         // T53: a push that cannot be encoded goes out with a failure code and no body; it stays
         // unacked in core (redelivered, then dead-lettered).
