@@ -123,6 +123,11 @@ test('T2/T3 encoding: a body in text parts, and FrameWriter frames back to back,
   assert.deepEqual(w.take(), Buffer.concat([whole, encodeFrame({ cmd: 'HEARTBEAT_RESPONSE', code: 0, desc: 'success', seq: '8', properties: {} })]));
   assert.throws(() => w.add(h, parts, whole.length - 1), (e: EvmeshError) => e.code === 'EVM_TOO_LARGE');
   assert.equal(w.bytes, 0, 'a refused frame adds nothing');
+  const big = ['{"id":"', 'é'.repeat(300), '"}'];
+  const bigFrame = encodeFrame(h, big.join(''));
+  assert.throws(() => w.add(h, big, bigFrame.length - 1), (e: EvmeshError) => e.code === 'EVM_TOO_LARGE', 'measured exactly near the limit');
+  assert.equal(w.add(h, big, bigFrame.length), true, 'a frame exactly at the limit is taken');
+  assert.deepEqual(w.take(), bigFrame);
 });
 
 test('T7/T9 header templates: addSeq writes the bytes add() writes for that header and seq, plain or escaped', () => {
