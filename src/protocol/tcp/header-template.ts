@@ -2,8 +2,10 @@
 // shape: the Java SDK and ours send every publish with the same cmd, code and properties, and
 // the broker answers each with the same ACK; only the seq changes. Reading and writing such a
 // header as "bytes before the seq value, the seq, bytes after it" skips JSON.parse and the JSON
-// text per frame. Measured per 1 KiB publish (CPU, all threads): reading a publish header 0.68 µs
-// of JSON.parse + 0.09 µs of UTF-8 decoding, writing an ACK header 0.7 µs and ~0.7 KiB of garbage.
+// text per frame. Measured (codec micro, CPU of all threads per frame): JSON.parse of a publish
+// header cost 0.68 µs and its UTF-8 decoding 0.09 µs; with the template, decoding a publish frame
+// (prefix, header, views) 1.38 → 0.8 µs, an ACK in the SDK 1.02 → 0.48 µs, writing an ACK
+// 0.67 → 0.20 µs with ~0.7 KiB less garbage.
 import { headerJson, parseHeader, type Header } from './header.js';
 
 const QUOTE = 0x22;
