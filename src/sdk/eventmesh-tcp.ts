@@ -9,6 +9,7 @@ import type { MeshEvent } from '../core/types.js';
 import type { Command } from '../protocol/tcp/commands.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame, type FrameBody } from '../protocol/tcp/frame.js';
 import { NO_PROPERTIES, type Header } from '../protocol/tcp/header.js';
+import { HeaderTemplate } from '../protocol/tcp/header-template.js';
 import { cloudEventJsonParts, decodeMessage } from '../protocol/tcp/messages.js';
 import { subscriptionJson, userAgentJson, type SubscriptionItem, type UserAgent } from '../protocol/tcp/bodies.js';
 
@@ -111,6 +112,12 @@ const ACK_OF: Partial<Record<Command, Command>> = {
 };
 /** T24; frozen: its JSON is made once (header.ts). */
 const CE_PROPS = Object.freeze({ protocoltype: 'cloudevents', protocolversion: '1.0', protocoldesc: 'tcp' });
+/** Publish and push-ACK headers differ only in the seq: made once (header-template.ts). */
+const PUBLISH_HEADERS = {
+  ASYNC_MESSAGE_TO_SERVER: new HeaderTemplate({ cmd: 'ASYNC_MESSAGE_TO_SERVER', code: 0, properties: CE_PROPS }),
+  BROADCAST_MESSAGE_TO_SERVER: new HeaderTemplate({ cmd: 'BROADCAST_MESSAGE_TO_SERVER', code: 0, properties: CE_PROPS }),
+};
+const ACK_HEADERS = new Map(Object.values(ACK_OF).map((cmd) => [cmd, new HeaderTemplate({ cmd, code: 0, properties: NO_PROPERTIES })]));
 
 /** A failure reply's desc is `CODE: message` from evmesh; anything else is EVM_INTERNAL. */
 function replyError(h: Header): EvmeshError {
@@ -182,7 +189,9 @@ export class EventMeshTcpClient {
       }
       this.inflight++;
       try {
-        this.pending.set(this.send(s, cmd, cloudEventJsonParts(withSubject(events[i]!, topic)), CE_PROPS), call);
+        const seq = String(++this.seq);
+        this.writeSeq(s, PUBLISH_HEADERS[cmd], seq, cloudEventJsonParts(withSubject(events[i]!, topic)));
+        this.pending.set(seq, call);
       } catch (err) {
         call.fail(toEvmeshError(err)); // EVM_TOO_LARGE: nothing was written
       }
@@ -345,10 +354,18 @@ export class EventMeshTcpClient {
 
   /** Frames written in one tick go out as one socket.write (FrameWriter; see session.ts). */
   private write(s: Socket, header: Header, body?: FrameBody, max = DEFAULT_MAX_FRAME_BYTES): void {
+    if (this.writer(s).add(header, body, max)) process.nextTick(this.flushOut); // may throw EVM_TOO_LARGE: nothing written
+  }
+
+  /** write() of a header template with `seq` (header-template.ts). */
+  private writeSeq(s: Socket, t: HeaderTemplate, seq: string, body?: FrameBody): void {
+    if (this.writer(s).addSeq(t, seq, body, DEFAULT_MAX_FRAME_BYTES)) process.nextTick(this.flushOut); // may throw EVM_TOO_LARGE
+  }
+
+  /** The writer of this tick's frames, all for one socket. */
+  private writer(s: Socket): FrameWriter {
     if (this.outSocket !== s) { this.flushOut(); this.outSocket = s; }
-    const first = this.out.bytes === 0;
-    this.out.add(header, body, max); // may throw EVM_TOO_LARGE: nothing written
-    if (first) process.nextTick(this.flushOut);
+    return this.out;
   }
 
   private readonly flushOut = (): void => {
@@ -416,7 +433,7 @@ export class EventMeshTcpClient {
     const ack = (): void => {
       if (acked || s.destroyed) return;
       acked = true;
-      this.write(s, { cmd: ackCmd, code: 0, seq, properties: NO_PROPERTIES });
+      this.writeSeq(s, ACK_HEADERS.get(ackCmd)!, seq);
     };
     if (h.code !== 0) { this.o.onError?.(replyError(h)); return; } // T53: not decodable; evmesh redelivers
     let event: MeshEvent;

@@ -8,8 +8,9 @@ import { EvmeshError } from '../../src/errors.js';
 import { COMMANDS, commandOf, replyCommand } from '../../src/protocol/tcp/commands.js';
 import { encodeFrame, FrameDecoder, FrameWriter, type Frame } from '../../src/protocol/tcp/frame.js';
 import { headerJson, parseHeader } from '../../src/protocol/tcp/header.js';
+import { HeaderReader, HeaderTemplate } from '../../src/protocol/tcp/header-template.js';
 import { parseRedirectInfo, parseSubscription, parseUserAgent, subscriptionJson, userAgentJson } from '../../src/protocol/tcp/bodies.js';
-import { cloudEventJson, decodeMessage, encodeMessage, eventMeshMessageJson } from '../../src/protocol/tcp/messages.js';
+import { cloudEventJson, cloudEventOf, decodeMessage, encodeMessage, eventMeshMessageJson } from '../../src/protocol/tcp/messages.js';
 import { allFixtures, fixture } from '../fixtures/eventmesh-tcp/load.js';
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('utf8'));
@@ -122,6 +123,48 @@ test('T2/T3 encoding: a body in text parts, and FrameWriter frames back to back,
   assert.deepEqual(w.take(), Buffer.concat([whole, encodeFrame({ cmd: 'HEARTBEAT_RESPONSE', code: 0, desc: 'success', seq: '8', properties: {} })]));
   assert.throws(() => w.add(h, parts, whole.length - 1), (e: EvmeshError) => e.code === 'EVM_TOO_LARGE');
   assert.equal(w.bytes, 0, 'a refused frame adds nothing');
+  const big = ['{"id":"', 'é'.repeat(300), '"}'];
+  const bigFrame = encodeFrame(h, big.join(''));
+  assert.throws(() => w.add(h, big, bigFrame.length - 1), (e: EvmeshError) => e.code === 'EVM_TOO_LARGE', 'measured exactly near the limit');
+  assert.equal(w.add(h, big, bigFrame.length), true, 'a frame exactly at the limit is taken');
+  assert.deepEqual(w.take(), bigFrame);
+});
+
+test('T7/T9 header templates: addSeq writes the bytes add() writes for that header and seq, plain or escaped', () => {
+  const headers = [
+    { cmd: 'ASYNC_MESSAGE_TO_SERVER_ACK', code: 0, desc: 'success', properties: Object.freeze({}) },
+    { cmd: 'ASYNC_MESSAGE_TO_SERVER', code: 0, properties: Object.freeze({ protocoltype: 'cloudevents', protocolversion: '1.0', protocoldesc: 'tcp' }) },
+    { cmd: 'LISTEN_RESPONSE', code: 1, desc: 'a "seq":"" in desc', properties: Object.freeze({ seq: '' }) },
+  ] as const;
+  for (const h of headers) {
+    const t = new HeaderTemplate(h);
+    for (const seq of ['4271830561', '', '1"2', 'a\\b', 'é', '\u0001']) {
+      const viaTemplate = new FrameWriter(false), viaJson = new FrameWriter(false);
+      assert.equal(viaTemplate.addSeq(t, seq, '{"x":1}', Infinity), true, 'the first frame since take()');
+      viaJson.add({ ...h, seq }, '{"x":1}', Infinity);
+      assert.deepEqual(viaTemplate.take(), viaJson.take(), `${h.cmd} seq ${JSON.stringify(seq)}`);
+    }
+  }
+});
+
+test('T7/T9 HeaderReader: a header that repeats the last one but for a plain seq is read without JSON.parse; anything else as parseHeader reads it', () => {
+  const reader = new HeaderReader();
+  const read = (json: string) => { const b = Buffer.from(`xx${json}yy`); return reader.read(b, 2, b.length - 2); };
+  const publish = (seq: string) => `{"cmd":"ASYNC_MESSAGE_TO_SERVER","code":0,"seq":"${seq}","properties":{"protocoltype":"cloudevents"},"command":"ASYNC_MESSAGE_TO_SERVER"}`;
+  const first = read(publish('1'));
+  assert.deepEqual(first, parseHeader(Buffer.from(publish('1'))));
+  const second = read(publish('1234567890'));
+  assert.deepEqual(second, { ...first, seq: '1234567890' });
+  assert.equal(second.properties, first.properties, 'from the template: its (frozen) properties');
+  assert.ok(Object.isFrozen(second.properties));
+  // Not plain (escape, quote, non-ASCII): parsed as JSON, same result as parseHeader.
+  for (const seq of ['a\\"b', 'é', '\\u0041']) assert.deepEqual(read(publish(seq)), parseHeader(Buffer.from(publish(seq))), seq);
+  assert.throws(() => read(publish('1"')), (e: EvmeshError) => e.code === 'EVM_BAD_FRAME', 'a stray quote is still a bad header');
+  // A header with a nested "seq" never becomes a template: the nested one must not be swapped.
+  const nested = (seq: string) => `{"cmd":"HEARTBEAT_REQUEST","seq":"5","properties":{"seq":"${seq}"}}`;
+  read(nested('5'));
+  assert.deepEqual(read(nested('6')), parseHeader(Buffer.from(nested('6'))));
+  assert.equal(read(nested('6')).seq, '5');
 });
 
 test('T4 legacy length (≤ v1.8, Go SDK): decoded and encoded when legacyLength is set', () => {
@@ -238,6 +281,24 @@ test('T22/T24: protocoltype is required; openmessage and unknown adaptors are un
   assert.throws(() => decodeMessage({ protocoltype: 'cloudevents' }, '1', undefined), (e: EvmeshError) => e.code === 'EVM_BAD_REQUEST');
   assert.throws(() => decodeMessage({ protocoltype: 'cloudevents' }, '1', Buffer.from('{"specversion":"1.0","id":"1","source":"/","type":"t"}')),
     (e: EvmeshError) => e.code === 'EVM_BAD_REQUEST' && /subject/.test(e.message));
+});
+
+test('T22 CloudEvents bodies ending with data_base64 (read without JSON.parse of the base64) decode as JSON.parse reads them', () => {
+  const head = '{"specversion":"1.0","id":"1","source":"/","type":"t","subject":"T"';
+  const ok = (b64: string) => cloudEventOf(Buffer.from(`${head},"data_base64":"${b64}"}`));
+  for (const [b64, hex] of [['', ''], ['QQ==', '41'], ['QUI=', '4142'], ['QUJD', '414243'], ['-_-_', 'fbffbf']]) {
+    const ev = ok(b64!);
+    assert.deepEqual(ev.attributes, { specversion: '1.0', id: '1', source: '/', type: 't', subject: 'T' });
+    assert.equal(Buffer.from(ev.data!).toString('hex'), hex, b64);
+  }
+  const notJson = (e: EvmeshError) => e.code === 'EVM_BAD_EVENT' && /not UTF-8 JSON/.test(e.message);
+  assert.throws(() => ok('QU\nJD'), notJson, 'a raw control character in the string: JSON.parse refuses it');
+  assert.throws(() => cloudEventOf(Buffer.from('{,"data_base64":"QUJD"}')), notJson, 'nothing before the member');
+  assert.throws(() => cloudEventOf(Buffer.from(`${head},"data":1,"data_base64":"QUJD"}`)), (e: EvmeshError) => /mutually exclusive/.test(e.message));
+  // Escapes, spaces and a duplicate member are read as JSON.parse reads them (the whole body).
+  assert.equal(Buffer.from(ok('QU\\u004aD').data!).toString(), 'ABC');
+  assert.equal(Buffer.from(ok('QU JD').data!).toString(), 'ABC');
+  assert.equal(Buffer.from(cloudEventOf(Buffer.from(`${head},"data_base64":"QQ==","data_base64":"QUJD"}`)).data!).toString(), 'ABC');
 });
 
 test('T52/T53: pushes re-encode any stored event as CloudEvents JSON, data exact: JSON verbatim, text as string, binary as data_base64', () => {

@@ -16,6 +16,7 @@ import { parseSubscription, parseUserAgent, type SubscriptionItem, type UserAgen
 import { OP_FAIL, OP_SUCCESS, replyCommand, type Command } from './commands.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameWriter, type Frame, type FrameBody, type FrameOptions } from './frame.js';
 import { NO_PROPERTIES, type Header } from './header.js';
+import { HeaderTemplate } from './header-template.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 import { threadMetrics } from '../../metrics/shard.js';
 import type { TcpConnectionMetrics } from '../../metrics/tcp.js';
@@ -46,6 +47,27 @@ function pushCommand(item: SubscriptionItem): Command {
   // T52: BROADCASTING → BROADCAST_MESSAGE_TO_CLIENT; SYNC → REQUEST_TO_CLIENT; else ASYNC.
   if (item.mode === 'BROADCASTING') return 'BROADCAST_MESSAGE_TO_CLIENT';
   return item.type === 'SYNC' ? 'REQUEST_TO_CLIENT' : 'ASYNC_MESSAGE_TO_CLIENT';
+}
+
+/** Success replies by command (T26): the same header but for the seq, so made once
+ *  (header-template.ts; one ACK per publish). */
+const SUCCESS_REPLIES = new Map<Command, HeaderTemplate>();
+
+function successReply(cmd: Command): HeaderTemplate {
+  let t = SUCCESS_REPLIES.get(cmd);
+  if (t === undefined) SUCCESS_REPLIES.set(cmd, t = new HeaderTemplate({ cmd, code: OP_SUCCESS, desc: 'success', properties: NO_PROPERTIES }));
+  return t;
+}
+
+/** Push headers (T52) by properties (encodeMessage's frozen sets) and command: made once. */
+const PUSH_HEADERS = new WeakMap<object, Map<Command, HeaderTemplate>>();
+
+function pushHeader(cmd: Command, properties: Readonly<Record<string, string>>): HeaderTemplate {
+  let byCommand = PUSH_HEADERS.get(properties);
+  if (byCommand === undefined) PUSH_HEADERS.set(properties, byCommand = new Map());
+  let t = byCommand.get(cmd);
+  if (t === undefined) byCommand.set(cmd, t = new HeaderTemplate({ cmd, code: OP_SUCCESS, properties }));
+  return t;
 }
 
 function failDesc(err: EvmeshError): string {
@@ -403,7 +425,7 @@ export class EventMeshTcpSession implements Session {
       const seq = String(++this.pushSeq); // T52: decimal counter
       try {
         const msg = encodeMessage(delivery.topic, delivery.event);
-        this.write({ cmd, code: OP_SUCCESS, seq, properties: msg.properties }, msg.body, this.o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+        if (this.writing()) this.queued(this.out.addSeq(pushHeader(cmd, msg.properties), seq, msg.body, this.o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES));
       } catch (err) {
         // T53: a push that cannot be encoded goes out with a failure code and no body; it stays
         // unacked in core (redelivered, then dead-lettered).
@@ -442,7 +464,8 @@ export class EventMeshTcpSession implements Session {
   // ---- writing ----
 
   private reply(h: Header, cmd: Command): void {
-    this.send({ cmd, code: OP_SUCCESS, desc: 'success', seq: h.seq, properties: NO_PROPERTIES });
+    if (h.seq === undefined) this.send({ cmd, code: OP_SUCCESS, desc: 'success', properties: NO_PROPERTIES });
+    else if (this.writing()) this.queued(this.out.addSeq(successReply(cmd), h.seq, undefined, Number.MAX_SAFE_INTEGER));
   }
 
   /** The failure reply of a request (T26, T41, T69): code from the error catalog. */
@@ -457,9 +480,16 @@ export class EventMeshTcpSession implements Session {
 
   /** Frames written in one tick go out as ONE socket.write (FrameWriter, frame.ts). */
   private write(header: Header, body: FrameBody | undefined, max: number): void {
-    if (this.closed || this.socket.destroyed || !this.socket.writable) return;
-    const first = this.out.bytes === 0;
-    this.out.add(header, body, max); // may throw EVM_TOO_LARGE: nothing written, nothing scheduled
+    if (this.writing()) this.queued(this.out.add(header, body, max)); // may throw EVM_TOO_LARGE: nothing written, nothing scheduled
+  }
+
+  /** The socket takes writes; a frame added now is the tick's first when nothing is pending. */
+  private writing(): boolean {
+    return !this.closed && !this.socket.destroyed && this.socket.writable;
+  }
+
+  /** After a frame was added: the tick's first schedules the one write. */
+  private queued(first: boolean): void {
     this.traffic.toClient++;
     if (first) process.nextTick(this.flushOut);
   }
