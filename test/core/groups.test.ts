@@ -106,6 +106,9 @@ test('ack timeout → redelivery with increasing attempt, possibly to another me
     await until(() => got.length === 3, 3000, 'second redelivery');
     assert.equal(got[2]!.attempt, 3);
     got[2]!.ack();
+    // The ack travels to the owning shard through the mesh: wait until it is counted, or a
+    // redelivery scan triggered by the clock jump may race it (seen under load: 4 deliveries).
+    await until(() => c.cores.reduce((n, core) => n + core.stats().acked, 0) === 1, 3000, 'ack counted');
     clock.advance(5000);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(got.length, 3, 'acked: no more redeliveries');
