@@ -17,6 +17,15 @@ export const BATCH_TYPE = 'application/cloudevents-batch+json';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Request headers as name, value, name, value… with lower-case names (uWS's order). */
+export type HeaderList = readonly string[];
+
+/** A header's value in `list`; the last one when the header is repeated. */
+export function headerOf(list: HeaderList, name: string): string | undefined {
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === name) return list[i + 1];
+  return undefined;
+}
+
 /** The media type without parameters, lower-cased. */
 export function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
@@ -24,11 +33,11 @@ export function mediaType(contentType: string | undefined): string {
 
 /** The binding mode of a request: by Content-Type (§3.2, §3.3), else binary when a
  *  ce-specversion header is present (§3.1); undefined when the request is not a CloudEvent. */
-export function modeOf(headers: Readonly<Record<string, string>>): CeMode | undefined {
-  const mt = mediaType(headers['content-type']);
+export function modeOf(headers: HeaderList): CeMode | undefined {
+  const mt = mediaType(headerOf(headers, 'content-type'));
   if (mt === STRUCTURED_TYPE) return 'structured';
   if (mt === BATCH_TYPE) return 'batch';
-  for (const name in headers) if (name.startsWith('ce-')) return 'binary';
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.startsWith('ce-')) return 'binary';
   return undefined;
 }
 
@@ -64,7 +73,7 @@ export function encodeHeaderValue(v: string): string {
 
 /** The events of a CloudEvents request. Attribute validation (required attributes, names,
  *  formats) is core's `validateEvent`, run by publish. */
-export function parseCloudEvents(mode: CeMode, headers: Readonly<Record<string, string>>, body: Uint8Array): MeshEvent[] {
+export function parseCloudEvents(mode: CeMode, headers: HeaderList, body: Uint8Array): MeshEvent[] {
   if (mode === 'structured') return [fromStructuredJson(parseJson(body))];
   if (mode === 'batch') {
     const arr = parseJson(body);
@@ -72,11 +81,13 @@ export function parseCloudEvents(mode: CeMode, headers: Readonly<Record<string, 
     return arr.map((o) => fromStructuredJson(o));
   }
   const attributes: Record<string, AttrValue> = {};
-  for (const name in headers) {
-    if (name.startsWith('ce-') && name.length > 3) attributes[name.slice(3)] = decodeHeaderValue(headers[name]!);
+  // A repeated ce-* header keeps its last value, as a later store overwrites an earlier one.
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.startsWith('ce-') && name.length > 3) attributes[name.slice(3)] = decodeHeaderValue(headers[i + 1]!);
   }
   // §3.1.1: Content-Type carries datacontenttype; the body is the data, byte for byte.
-  const ct = headers['content-type'];
+  const ct = headerOf(headers, 'content-type');
   if (ct !== undefined && ct !== '') attributes.datacontenttype = ct;
   if (attributes.specversion === undefined) throw new EvmeshError('EVM_BAD_EVENT', 'attribute "specversion" is required (header ce-specversion)', { attribute: 'specversion' });
   return [body.length === 0 && ct === undefined ? { attributes } : { attributes, data: body }];

@@ -37,17 +37,17 @@ function jsonObject(body: Uint8Array): Record<string, unknown> {
  *  event goes from the body callback to the batcher and is answered from its callback: no
  *  promise per request on the hot path. */
 export function publishEvents(ex: Exchange, ctx: HttpContext, topic: string): void {
-  const mode = modeOf(ex.headers);
+  const mode = modeOf(ex.headerList);
   if (mode === undefined) {
-    ex.error(new EvmeshError('EVM_UNSUPPORTED', `Content-Type ${JSON.stringify(ex.headers['content-type'] ?? '')} is not a CloudEvent: use ${STRUCTURED_TYPE}, ${BATCH_TYPE} or binary mode (ce-* headers)`));
+    ex.error(new EvmeshError('EVM_UNSUPPORTED', `Content-Type ${JSON.stringify(ex.header('content-type') ?? '')} is not a CloudEvent: use ${STRUCTURED_TYPE}, ${BATCH_TYPE} or binary mode (ce-* headers)`));
     return;
   }
   ex.readBody(ctx.config.http.maxBodyBytes, ctx.config.http.bodyTimeoutMs, (err, body) => {
     if (err !== undefined) { ex.error(err); return; }
     let events: MeshEvent[];
     try {
-      const parsed = decoded(() => parseCloudEvents(mode, ex.headers, body));
-      events = ex.headers.traceparent === undefined ? parsed : parsed.map((e) => traceFromHeaders(ex.headers, e));
+      const parsed = decoded(() => parseCloudEvents(mode, ex.headerList, body));
+      events = ex.header('traceparent') === undefined ? parsed : parsed.map((e) => traceFromHeaders(ex.headers, e));
     } catch (e) {
       ex.error(e);
       return;
