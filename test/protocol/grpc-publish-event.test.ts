@@ -117,6 +117,13 @@ test('G4: the Java SDK event is published as it came: attributes in order (passw
   assert.deepEqual(keys.slice(0, 4), ['specversion', 'id', 'source', 'type']);
   assert.ok(!keys.includes('passwd'));
   assert.equal(p.event!.data!.buffer, bytes.buffer, 'binary_data is not copied');
+  // The next events of the same shape (built from the first one's object) carry their own values.
+  (p.event!.attributes as Record<string, unknown>).extra = 'changed by a user of the first event';
+  const attributes = { ...JAVA_SDK, seqnum: { ce_integer: 2 }, subject: { ce_string: 'other' } };
+  const next = decodePublishEvent(ref.serialize({ ...PARTS[0]!, id: 'id-2', attributes }));
+  assert.deepEqual(next.event!.attributes, toMeshEvent({ ...PARTS[0]!, id: 'id-2', attributes }).attributes);
+  assert.equal(next.ceString('subject'), 'other');
+  assert.equal(decodePublishEvent(bytes).event!.attributes.seqnum, '1');
 });
 
 test('bad input: truncations and random bytes fail with EVM_BAD_FRAME exactly where decodeCloudEvent does', () => {

@@ -72,9 +72,13 @@ function readValue(r: Reader, end: number): AttrValue | Unconvertible | undefine
   }
 }
 
-/** One map entry into `attrs` (toMeshEvent's rules: fields' copies and credentials are not
- *  stored, "__proto__" is refused); returns the new `strings` bits. */
-function readEntry(r: Reader, end: number, attrs: Record<string, unknown>, strings: number, event: EventState): number {
+// The event being read (decoding is synchronous): its map entries in order (the stored ones),
+// which CHECKED_KEYS hold a ce_string, the credentials, whether a value did not convert.
+const keys: string[] = [], values: (AttrValue | Unconvertible)[] = [];
+let count = 0, strings = 0, passwd: string | undefined, unconvertible = false;
+
+/** One map entry (toMeshEvent's rules: fields' copies and credentials are not stored). */
+function readEntry(r: Reader, end: number): void {
   let key = '', value: AttrValue | Unconvertible | undefined;
   member = 0;
   while (r.pos < end) {
@@ -86,18 +90,46 @@ function readEntry(r: Reader, end: number, attrs: Record<string, unknown>, strin
   value ??= noValue(key);
   const slot = SLOT.get(key);
   if (slot !== undefined) strings = member === 3 ? strings | (1 << slot) : strings & ~(1 << slot);
-  if (slot === PASSWD) event.passwd = member === 3 ? (value as string) : undefined;
-  if (SKIP_INBOUND.has(key)) return strings;
-  if (key === '__proto__') {
-    value = new Unconvertible(new EvmeshError('EVM_BAD_EVENT', 'attribute "__proto__": name must be 1-255 characters of [a-z0-9]', { attribute: key }));
-    Object.defineProperty(attrs, key, { value, enumerable: true, writable: true, configurable: true });
-  } else attrs[key] = value;
-  if (value instanceof Unconvertible) event.unconvertible = true;
-  return strings;
+  if (slot === PASSWD) passwd = member === 3 ? (value as string) : undefined;
+  if (SKIP_INBOUND.has(key)) return;
+  if (key === '__proto__') value = new Unconvertible(new EvmeshError('EVM_BAD_EVENT', 'attribute "__proto__": name must be 1-255 characters of [a-z0-9]', { attribute: key }));
+  if (value instanceof Unconvertible) unconvertible = true;
+  keys[count] = key;
+  values[count++] = value;
 }
 
-/** What readEvent learns besides the attributes. */
-interface EventState { passwd: string | undefined; unconvertible: boolean }
+/** The attribute object of the last event read whose keys came in the order of `templateKeys`:
+ *  events of one producer repeat their keys, and a spread copy of this object (V8 fast mode)
+ *  with the values stored over it is much cheaper than a new object, which keyed stores turn
+ *  into a hash table past ~20 attributes and which then needs a spread copy itself. */
+let template: Record<string, unknown> | undefined, templateKeys: string[] = [];
+
+/** toMeshEvent's attribute object: the fields first, then the map's keys (the last value of a
+ *  repeated key). */
+function attributesOf(id: string, source: string, type: string): Record<string, unknown> {
+  let same = template !== undefined && !unconvertible && templateKeys.length === count;
+  for (let i = 0; same && i < count; i++) same = keys[i] === templateKeys[i];
+  if (same) {
+    const attrs = { ...template };
+    attrs.id = id;
+    attrs.source = source;
+    attrs.type = type;
+    for (let i = 0; i < count; i++) attrs[keys[i]!] = values[i];
+    return attrs;
+  }
+  const built: Record<string, unknown> = { specversion: '1.0', id, source, type };
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    // "__proto__" must stay an own (bad) attribute, not the object's prototype.
+    if (key === '__proto__') Object.defineProperty(built, key, { value: values[i], enumerable: true, writable: true, configurable: true });
+    else built[key] = values[i];
+  }
+  if (unconvertible) return built;
+  // Kept apart from the objects handed out, which their users could change.
+  template = { ...built };
+  templateKeys = keys.slice(0, count);
+  return { ...template };
+}
 
 /** text_data as toMeshEvent stores it: Buffer.from(the decoded string). Valid UTF-8 without a
  *  byte order mark (which the decoder drops) is those very bytes, kept as a view. */
@@ -108,22 +140,22 @@ function textBytes(buf: Buffer, start: number, stop: number): Buffer {
 }
 
 function readEvent(r: Reader, end: number): PublishEvent {
-  let spec: string | undefined;
-  let strings = 0;
-  const state: EventState = { passwd: undefined, unconvertible: false };
-  // toMeshEvent's attribute order: the fields first, then the map's keys.
-  const attrs: Record<string, unknown> = { specversion: '1.0', id: '', source: '', type: '' };
+  let spec: string | undefined, id = '', source = '', type = '';
+  count = 0;
+  strings = 0;
+  passwd = undefined;
+  unconvertible = false;
   let dataField = 0, start = 0, stop = 0;
   let any: PbAny | undefined;
   while (r.pos < end) {
     const tag = r.varint(end), field = Math.floor(tag / 8), wire = tag & 7;
     if (wire !== LEN || field < 1 || field > 8) { r.skip(wire, end); continue; }
     switch (field) {
-      case 1: attrs.id = r.string(end); break;
-      case 2: attrs.source = r.string(end); break;
+      case 1: id = r.string(end); break;
+      case 2: source = r.string(end); break;
       case 3: spec = r.string(end); break;
-      case 4: attrs.type = r.string(end); break;
-      case 5: { const e = r.len(end); strings = readEntry(r, e, attrs, strings, state); break; }
+      case 4: type = r.string(end); break;
+      case 5: { const e = r.len(end); readEntry(r, e); break; }
       // oneof data: the last member set wins.
       case 6: case 7: stop = r.len(end); start = r.pos; r.pos = stop; dataField = field; break;
       case 8: { const e = r.len(end); any = readAny(r, e); dataField = 8; break; }
@@ -133,18 +165,18 @@ function readEvent(r: Reader, end: number): PublishEvent {
   if (dataField === 6) { data = r.buf.subarray(start, stop); kind = stop > start ? 'binary' : undefined; }
   else if (dataField === 7) { data = textBytes(r.buf, start, stop); kind = data.length > 0 ? 'text' : undefined; }
   else if (dataField === 8) { data = anyBytes(any!); kind = 'proto'; }
-  const error = conversionError(spec, attrs, state.unconvertible);
+  const attrs = attributesOf(id, source, type);
+  const error = conversionError(spec, attrs);
   let event: MeshEvent | undefined;
   if (error === undefined) {
-    // A spread copy: keyed stores left the object a hash table past ~20 attributes (toMeshEvent).
-    const attributes = { ...attrs } as Record<string, AttrValue>;
+    const attributes = attrs as Record<string, AttrValue>;
     event = data === undefined ? { attributes } : { attributes, data };
   }
-  return new PublishEvent(attrs as Record<string, AttrValue>, strings, state.passwd, kind, event, error);
+  return new PublishEvent(attrs as Record<string, AttrValue>, strings, passwd, kind, event, error);
 }
 
 /** toMeshEvent's first error: the spec version, then the first unconvertible attribute. */
-function conversionError(spec: string | undefined, attrs: Record<string, unknown>, unconvertible: boolean): unknown {
+function conversionError(spec: string | undefined, attrs: Record<string, unknown>): unknown {
   if (spec !== '1.0') {
     return new EvmeshError('EVM_BAD_EVENT', `attribute "specversion": must be "1.0", got ${JSON.stringify(spec ?? '')}`, { attribute: 'specversion' });
   }
