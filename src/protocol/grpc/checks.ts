@@ -5,27 +5,43 @@ import { ceString, isProtoContent, isTextContent, type PbCloudEvent } from './cl
 
 const HEADER_KEYS = ['idc', 'env', 'ip', 'pid', 'sys', 'username', 'passwd', 'language'] as const;
 const DATA_KEYS = ['uniqueid', 'producergroup', 'subject', 'ttl'] as const;
+/** Every attribute the G9 checks read. */
+export const CHECKED_KEYS: readonly string[] = [...HEADER_KEYS, ...DATA_KEYS, 'datacontenttype'];
+
+/** A request as the G9 checks see it: its attributes read the way upstream reads them
+ *  (`getCeString`: only ce_string values count), and its data field — the one set, if it is
+ *  not empty (proto_data: set). */
+export interface Checkable {
+  ceString(key: string): string | undefined;
+  readonly data: 'text' | 'binary' | 'proto' | undefined;
+}
+
+/** A decoded CloudEvent as the checks see it. */
+export function checkable(ev: PbCloudEvent): Checkable {
+  const data = ev.text_data ? 'text' : ev.binary_data !== undefined && ev.binary_data.length > 0 ? 'binary' : ev.proto_data ? 'proto' : undefined;
+  return { ceString: (key) => ceString(ev, key), data };
+}
 
 /** G9 header check (→ status 6): the client attributes, read as ce_string; pid numeric. */
-export function headerProblem(ev: PbCloudEvent): string | undefined {
+export function headerProblem(ev: Checkable): string | undefined {
   for (const k of HEADER_KEYS) {
-    const v = ceString(ev, k);
+    const v = ev.ceString(k);
     if (v === undefined || v === '') return `attribute ${k} (ce_string) is required (G9)`;
   }
-  if (!/^\d+$/.test(ceString(ev, 'pid')!)) return 'attribute pid must be numeric (G9)';
+  if (!/^\d+$/.test(ev.ceString('pid')!)) return 'attribute pid must be numeric (G9)';
   return undefined;
 }
 
 /** G9 data check (→ status 7): publish attributes, and the data field `datacontenttype` selects. */
-export function dataProblem(ev: PbCloudEvent): string | undefined {
+export function dataProblem(ev: Checkable): string | undefined {
   for (const k of DATA_KEYS) {
-    const v = ceString(ev, k);
+    const v = ev.ceString(k);
     if (v === undefined || v === '') return `attribute ${k} (ce_string) is required (G9)`;
   }
-  const ct = ceString(ev, 'datacontenttype');
-  if (isTextContent(ct)) return ev.text_data ? undefined : `text_data must not be empty for datacontenttype ${ct} (G9)`;
-  if (isProtoContent(ct)) return ev.proto_data ? undefined : 'proto_data must be set for datacontenttype application/protobuf (G9)';
-  return ev.binary_data !== undefined && ev.binary_data.length > 0 ? undefined : 'binary_data must not be empty (G9: no text-like datacontenttype)';
+  const ct = ev.ceString('datacontenttype');
+  if (isTextContent(ct)) return ev.data === 'text' ? undefined : `text_data must not be empty for datacontenttype ${ct} (G9)`;
+  if (isProtoContent(ct)) return ev.data === 'proto' ? undefined : 'proto_data must be set for datacontenttype application/protobuf (G9)';
+  return ev.data === 'binary' ? undefined : 'binary_data must not be empty (G9: no text-like datacontenttype)';
 }
 
 export type SubscriptionType = 'ASYNC' | 'SYNC';

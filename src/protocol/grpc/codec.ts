@@ -9,12 +9,12 @@ import { EvmeshError } from '../../errors.js';
 import { readUtf8, utf8Length, writeUtf8 } from '../../core/bytes.js';
 import type { PbAny, PbAttr, PbCloudEvent, PbCloudEventBatch, PbTimestamp } from './cloudevent.js';
 
-const VARINT = 0, I64 = 1, LEN = 2, I32 = 5;
+export const VARINT = 0, I64 = 1, LEN = 2, I32 = 5;
 
 const bad = (why: string): EvmeshError => new EvmeshError('EVM_BAD_FRAME', `malformed protobuf message: ${why}`);
 
 /** One reader per message; nested messages are read in place up to their end offset. */
-class Reader {
+export class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 
@@ -94,7 +94,7 @@ class Reader {
   }
 }
 
-function readTimestamp(r: Reader, end: number): PbTimestamp {
+export function readTimestamp(r: Reader, end: number): PbTimestamp {
   const ts: PbTimestamp = {};
   while (r.pos < end) {
     const tag = r.varint(end), field = Math.floor(tag / 8), wire = tag & 7;
@@ -122,7 +122,7 @@ function readAttr(r: Reader, end: number): PbAttr {
   return v;
 }
 
-function readAny(r: Reader, end: number): PbAny {
+export function readAny(r: Reader, end: number): PbAny {
   const a: PbAny = {};
   while (r.pos < end) {
     const tag = r.varint(end), field = Math.floor(tag / 8), wire = tag & 7;

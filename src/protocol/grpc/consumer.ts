@@ -3,7 +3,7 @@ import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } fro
 import { EvmeshError, toEvmeshError } from '../../errors.js';
 import { validateWebhookUrl } from '../webhook/url.js';
 import { ceInteger, ceString, type PbCloudEvent } from './cloudevent.js';
-import { headerProblem, parseHeartbeatItems, parseItems } from './checks.js';
+import { checkable, headerProblem, parseHeartbeatItems, parseItems } from './checks.js';
 import type { ClientRegistry, Sink } from './clients.js';
 import { answer, badMessageError, isBad, type GrpcContext } from './context.js';
 import { cellOfEvent } from './metrics.js';
@@ -31,7 +31,7 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
   /** The header check and the subscription items of a (un)subscribe request; undefined when the
    *  call was answered with the error (G13, G16). */
   const checkedItems = (call: Parameters<Unary>[0], cb: Parameters<Unary>[1], parseErr: 'SUBSCRIBE_ERR' | 'UNSUBSCRIBE_ERR'): ReturnType<typeof parseItems> | undefined => {
-    const h = headerProblem(call.request);
+    const h = headerProblem(checkable(call.request));
     if (h !== undefined) { answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST'); return undefined; }
     try {
       return parseItems(call.request);
@@ -89,7 +89,7 @@ export function consumerServices(ctx: GrpcContext, registry: ClientRegistry, str
   const heartbeat: Unary = (call, cb) => {
     const req = call.request;
     if (isBad(req)) return cb(badMessageError(req));
-    const h = headerProblem(req);
+    const h = headerProblem(checkable(req));
     if (h !== undefined) return answer(call, cb, plain('PROTOCOL_HEADER_ERR', badRequest(h)), 'EVM_BAD_REQUEST');
     const info = clientInfo(req);
     const clientType = ceInteger(req, 'clienttype');

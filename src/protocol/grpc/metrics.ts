@@ -26,10 +26,17 @@ export function cellOfEvent(ev: PbCloudEvent | undefined): TrafficCell {
   return cellOf(ev === undefined ? undefined : ceString(ev, 'ip'));
 }
 
-/** M30: a W3C `traceparent` call metadata entry goes into an event that has none. */
-export function traced(metadata: Metadata, event: MeshEvent): MeshEvent {
+/** M30: the W3C trace context of a call's metadata (read once per call: Metadata#get allocates). */
+export type CallTrace = { readonly traceparent: string; readonly tracestate: string | undefined } | undefined;
+
+export function callTrace(metadata: Metadata): CallTrace {
   const tp = metadata.get('traceparent')[0];
-  if (typeof tp !== 'string') return event;
+  if (typeof tp !== 'string') return undefined;
   const ts = metadata.get('tracestate')[0];
-  return traceFromHeaders({ traceparent: tp, tracestate: typeof ts === 'string' ? ts : undefined }, event);
+  return { traceparent: tp, tracestate: typeof ts === 'string' ? ts : undefined };
+}
+
+/** M30: the call's `traceparent` goes into an event that has none. */
+export function traced(trace: CallTrace, event: MeshEvent): MeshEvent {
+  return trace === undefined ? event : traceFromHeaders(trace, event);
 }

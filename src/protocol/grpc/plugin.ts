@@ -12,7 +12,7 @@ import { ClientRegistry } from './clients.js';
 import { consumerServices } from './consumer.js';
 import type { GrpcContext } from './context.js';
 import { grpcMetrics } from './metrics.js';
-import { publisherService } from './publisher.js';
+import { PUBLISH_DECODERS, publisherService } from './publisher.js';
 import { service } from './proto.js';
 import type { ConsumerStream } from './stream.js';
 
@@ -37,7 +37,7 @@ const plugin: ShardPlugin = {
       'grpc.max_concurrent_streams': c.grpc.maxConcurrentStreams,
     });
     const { consumer, heartbeat } = consumerServices(gctx, registry, streams);
-    server.addService(service('PublisherService'), publisherService(gctx));
+    server.addService(service('PublisherService', PUBLISH_DECODERS), publisherService(gctx));
     server.addService(service('ConsumerService'), consumer);
     server.addService(service('HeartbeatService'), heartbeat);
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());

@@ -47,13 +47,14 @@ const CODECS: Record<string, Codec> = {
 const typeName = (t: MessageTypeDefinition<object, object>): string => (t.type as { name?: string }).name ?? '';
 
 /** A service of the package with codec.ts for its CloudEvent messages and deserializers that
- *  never throw (see above). */
-export function service(name: 'PublisherService' | 'ConsumerService' | 'HeartbeatService'): ServiceDefinition {
+ *  never throw (see above); `requestDecoders` replace the request deserializers of some methods
+ *  (publisher.ts reads publish requests straight into core events). */
+export function service(name: 'PublisherService' | 'ConsumerService' | 'HeartbeatService', requestDecoders: Readonly<Record<string, (b: Buffer) => object>> = {}): ServiceDefinition {
   const def = packageDefinition()[`${PACKAGE}.${name}`] as Record<string, MethodDefinition<object, object>>;
   const out: Record<string, MethodDefinition<object, object>> = {};
   for (const [method, m] of Object.entries(def)) {
     const req = CODECS[typeName(m.requestType)], res = CODECS[typeName(m.responseType)];
-    const decode = req?.decode ?? m.requestDeserialize;
+    const decode = requestDecoders[method] ?? req?.decode ?? m.requestDeserialize;
     out[method] = {
       ...m,
       requestSerialize: req?.encode ?? m.requestSerialize,

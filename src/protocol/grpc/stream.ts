@@ -14,7 +14,7 @@ import { EvmeshError, toEvmeshError } from '../../errors.js';
 import type { Delivery, MeshEvent } from '../../core/types.js';
 import { CORRELATION_ID, REPLY_TO } from '../../core/request-reply.js';
 import { ceString, toMeshEvent, type PbCloudEvent } from './cloudevent.js';
-import { dataProblem, headerProblem, parseItems } from './checks.js';
+import { checkable, dataProblem, headerProblem, parseItems } from './checks.js';
 import type { ClientInfo, ClientRecord, ClientRegistry, Sink } from './clients.js';
 import { badMessageError, isBad, statusError, type GrpcContext } from './context.js';
 import { encodeMeshEvent } from './encode-event.js';
@@ -130,7 +130,7 @@ export class ConsumerStream implements Sink {
   /** G14: each subscription message adds topics; failures answer and complete the stream. */
   private async subscribe(m: PbCloudEvent): Promise<void> {
     if (this.ctx.draining) { this.send(plain('STOP')); return this.complete(); }
-    const h = headerProblem(m);
+    const h = headerProblem(checkable(m));
     if (h !== undefined) { this.send(plain('PROTOCOL_HEADER_ERR', detail(new EvmeshError('EVM_BAD_REQUEST', h)))); return this.complete(); }
     let items: ReturnType<typeof parseItems>;
     try {
@@ -173,9 +173,9 @@ export class ConsumerStream implements Sink {
   /** G15: a reply to a SYNC push; checks → echo 6/7 + complete; it goes straight to the
    *  requester (core request-reply), so nothing is answered on success; failure → echo 15. */
   private async reply(m: PbCloudEvent): Promise<void> {
-    const h = headerProblem(m);
+    const h = headerProblem(checkable(m));
     if (h !== undefined) { this.send(echo(m, 'PROTOCOL_HEADER_ERR', detail(new EvmeshError('EVM_BAD_REQUEST', h)))); return this.complete(); }
-    const d = dataProblem(m);
+    const d = dataProblem(checkable(m));
     if (d !== undefined) { this.send(echo(m, 'PROTOCOL_BODY_ERR', detail(new EvmeshError('EVM_BAD_REQUEST', d)))); return this.complete(); }
     const { correlationId, replyTo, content, contentType } = replyParts(m);
     try {
