@@ -1,5 +1,6 @@
 // Maps the one config object to what each layer takes (storage, core). Used by the supervisor
 // (main thread) and every shard, so both sides build identical storage and core settings.
+import { availableParallelism } from 'node:os';
 import type { EvmeshConfig } from './config/schema.js';
 import { createStorage, type Storage } from './storage/index.js';
 import { NoStorage } from './storage/none.js';
@@ -30,6 +31,8 @@ export function storageFor(config: EvmeshConfig): Storage {
     indexIntervalBytes: config.log.indexIntervalBytes,
     retentionBytes: config.log.retentionBytes,
     retentionMs: config.log.retentionMs,
+    // Thread per core: when the shards take every core, a pool thread only competes with them.
+    inlineWrites: config.shards >= availableParallelism(),
   });
 }
 

@@ -22,6 +22,11 @@ export interface LogStorageOptions {
   readonly maxBatchBytes?: number;
   /** How often retention runs on open partitions (it also runs on every segment roll). Default 60 s. */
   readonly retentionCheckMs?: number;
+  /** fsync 'interval'/'never': make each group's page-cache write synchronously on the appending
+   *  thread instead of on libuv's thread pool (docs/storage.md "I/O path"). Pays when the
+   *  appending threads already keep every core busy; the broker sets it when its shards are at
+   *  least as many as the cores. Default false. */
+  readonly inlineWrites?: boolean;
   /** Clock for retention by age (tests inject one). Default Date.now. */
   readonly now?: () => number;
 }
@@ -38,6 +43,7 @@ export const LOG_DEFAULTS = {
   retentionMs: 7 * 24 * 3_600_000,
   maxBatchBytes: 64 * MiB,
   retentionCheckMs: 60_000,
+  inlineWrites: false,
 } as const;
 
 /** Largest segment the 32-bit positions of the index can address (a segment may exceed
@@ -55,6 +61,7 @@ export function resolveLogOptions(o: LogStorageOptions): ResolvedLogOptions {
     retentionMs: o.retentionMs ?? LOG_DEFAULTS.retentionMs,
     maxBatchBytes: o.maxBatchBytes ?? LOG_DEFAULTS.maxBatchBytes,
     retentionCheckMs: o.retentionCheckMs ?? LOG_DEFAULTS.retentionCheckMs,
+    inlineWrites: o.inlineWrites ?? LOG_DEFAULTS.inlineWrites,
     now: o.now ?? Date.now,
   };
   const bad = (msg: string): never => { throw new EvmeshError('EVM_BAD_CONFIG', `log storage: ${msg}`); };
